@@ -1,0 +1,62 @@
+"""Load every case of a ``cases/`` folder: discovery, ids, and all problems at once."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from pathlib import Path
+
+from generator.loading import read_yaml
+from generator.model import CLIENT_ID_PATTERN
+from generator.problems import Problem, ProblemsFound
+from generator.validation import ClientCase, FirmDefaults, validate_case
+
+CASE_FILE = "case.yaml"
+
+
+def case_folders(cases_dir: Path) -> list[Path]:
+    """Every folder below ``cases_dir`` that is meant to be a case (hidden ones are skipped)."""
+    if not cases_dir.is_dir():
+        return []
+    return sorted(
+        entry for entry in cases_dir.iterdir() if entry.is_dir() and not entry.name.startswith((".", "_"))
+    )
+
+
+def load_cases(cases_dirs: Iterable[Path], defaults: FirmDefaults) -> list[ClientCase]:
+    """Every case under ``cases_dirs``, validated; raises ``ProblemsFound`` with all problems."""
+    cases: list[ClientCase] = []
+    problems: list[Problem] = []
+    seen: dict[str, Path] = {}
+    for cases_dir in cases_dirs:
+        if not cases_dir.is_dir():
+            problems.append(Problem(cases_dir, None, "", "cases folder does not exist"))
+            continue
+        for folder in case_folders(cases_dir):
+            case, found = load_case(folder, defaults)
+            problems.extend(found)
+            earlier = seen.setdefault(folder.name, folder)
+            if earlier is not folder:
+                problems.append(
+                    Problem(folder / CASE_FILE, None, "", f"client id '{folder.name}' is also used by {earlier}")
+                )
+            if case is not None:
+                cases.append(case)
+    if problems:
+        raise ProblemsFound(problems)
+    return cases
+
+
+def load_case(folder: Path, defaults: FirmDefaults) -> tuple[ClientCase | None, list[Problem]]:
+    path = folder / CASE_FILE
+    if not re.fullmatch(CLIENT_ID_PATTERN, folder.name):
+        return None, [
+            Problem(path, None, "", f"folder name '{folder.name}' is not a client id: "
+                    "use lowercase letters, digits and single hyphens")
+        ]
+    if not path.is_file():
+        return None, [Problem(path, None, "", f"missing: every case folder needs a {CASE_FILE}")]
+    source, problems = read_yaml(path)
+    if source is None or problems:
+        return None, problems
+    return validate_case(folder.name, source, defaults)

@@ -1,0 +1,134 @@
+"""Stage 2: the case model. Every field of ``case.yaml`` is declared here, once.
+
+The JSON Schema (``handover schema``), the validation messages, the README's field
+reference (kept honest by ``tests/test_docs.py``) and the templates all follow from
+these classes. Field descriptions are written for the staff who edit cases.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, model_validator
+from pydantic_core import PydanticCustomError
+
+CLIENT_ID_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
+
+
+def _iso_date(value: Any) -> dt.date:
+    """Accept a YAML date or an ISO ``YYYY-MM-DD`` string; nothing looser (no timestamps)."""
+    if isinstance(value, dt.datetime):
+        raise PydanticCustomError("iso_date", "must be a date written YYYY-MM-DD, without a time")
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str) and len(value) == 10:
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise PydanticCustomError("iso_date", "must be a real date written YYYY-MM-DD")
+
+
+IsoDate = Annotated[dt.date, BeforeValidator(_iso_date)]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+Markdown = Annotated[str, StringConstraints(min_length=1)]
+Email = Annotated[
+    str, StringConstraints(strip_whitespace=True, pattern=r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
+]
+WebUrl = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^https?://[^\s<>\"]+$")]
+
+ServiceStatus = Literal["ended", "transferred", "continues"]
+AccountAction = Literal["revoke-our-access", "transfer-to-you", "closed", "stays-with-you"]
+
+
+class CaseModel(BaseModel):
+    """Unknown keys are errors: a typo must never silently drop what staff wrote."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, coerce_numbers_to_str=True)
+
+
+class Client(CaseModel):
+    name: Text = Field(description="The client's name as it appears on the page.")
+    contact: Text | None = Field(None, description="The person the page addresses.")
+    email: Email | None = Field(None, description="The contact's e-mail address.")
+
+
+class Service(CaseModel):
+    name: Text = Field(description="What the service was, in a few words.")
+    period: Text | None = Field(None, description="When it ran, free text (2019-01 – 2026-12).")
+    summary: Text | None = Field(None, description="One sentence on what it covered.")
+    outcome: Text | None = Field(None, description="What it achieved for the client.")
+    status: ServiceStatus = Field(
+        description="ended, transferred (to a successor) or continues (until `until`)."
+    )
+    until: IsoDate | None = Field(None, description="Date a transferred or continuing service stops.")
+
+
+class Document(CaseModel):
+    title: Text = Field(description="What the client sees in the documents list.")
+    file: Text | None = Field(
+        None, description="Path of the file, relative to the case folder. Give `file` or `url`."
+    )
+    url: WebUrl | None = Field(None, description="Link to a file kept elsewhere, instead of `file`.")
+    category: Text | None = Field(None, description="Heading the document is grouped under.")
+    available_until: IsoDate | None = Field(
+        None, description="Last day it can be downloaded; default: the deletion date."
+    )
+
+    @model_validator(mode="after")
+    def _file_or_url(self) -> Document:
+        if (self.file is None) == (self.url is None):
+            raise PydanticCustomError("file_or_url", "give exactly one of `file` or `url`")
+        return self
+
+
+class Account(CaseModel):
+    system: Text = Field(description="The system, portal or login concerned.")
+    action: AccountAction = Field(
+        description="revoke-our-access, transfer-to-you, closed or stays-with-you."
+    )
+    by: IsoDate | None = Field(None, description="Deadline for the steps.")
+    steps: list[Markdown] = Field(
+        default_factory=list, description="What to do, one Markdown string per step."
+    )
+
+
+class Contact(CaseModel):
+    name: Text = Field(description="Who to ask until the end of service.")
+    role: Text | None = Field(None, description="Their role at the firm.")
+    email: Email | None = Field(None, description="Their e-mail address.")
+    phone: Text | None = Field(None, description="Their phone number.")
+
+
+class Internal(BaseModel):
+    """Staff-only notes. Never rendered and never copied into the site; free-form beyond these."""
+
+    model_config = ConfigDict(extra="allow", frozen=True, coerce_numbers_to_str=True)
+
+    reason: Text | None = Field(None, description="Why the client left (for staff reports).")
+    segment: Text | None = Field(None, description="Client segment (for staff reports).")
+    revenue: float | None = Field(None, description="Yearly revenue lost (for staff reports).")
+    notes: str | None = Field(None, description="Anything else staff want to remember.")
+
+
+class Case(CaseModel):
+    """One departing client: ``cases/<client-id>/case.yaml``."""
+
+    client: Client = Field(description="Who is leaving.")
+    language: Text | None = Field(
+        None, description="Language of the page (BCP-47, e.g. cs); default from mkdocs.yml."
+    )
+    service_end: IsoDate = Field(description="Last day of service.")
+    retention_days: Annotated[int, Field(ge=0, le=3650)] | None = Field(
+        None, description="Days after service_end until deletion; default from mkdocs.yml (30)."
+    )
+    deletion_date: IsoDate | None = Field(
+        None, description="Day every copy of the data is deleted; overrides retention_days."
+    )
+    message: Markdown | None = Field(None, description="Personal thank-you note, Markdown.")
+    services: list[Service] = Field(default_factory=list, description="What the firm did.")
+    documents: list[Document] = Field(default_factory=list, description="What the client downloads.")
+    accounts: list[Account] = Field(default_factory=list, description="Account and access handover.")
+    contacts: list[Contact] = Field(default_factory=list, description="Who to ask until the end.")
+    internal: Internal | None = Field(None, description="STAFF ONLY; never published.")

@@ -1,0 +1,205 @@
+"""Stage 2b: turn one parsed YAML document into a ``ClientCase``, or into problems.
+
+Pydantic checks shape and types; the rules here span fields or touch the disk.
+Every problem carries the line of the node it is about.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+from collections.abc import Collection
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from generator.loading import SourceDocument
+from generator.model import Case, Document
+from generator.problems import FieldPath, Problem, format_field_path
+
+
+@dataclass(frozen=True)
+class FirmDefaults:
+    """What a case leaves out is taken from the firm's settings in ``mkdocs.yml``."""
+
+    language: str
+    retention_days: int
+    languages: Collection[str]
+
+
+@dataclass(frozen=True)
+class ClientCase:
+    """A valid case with its defaults resolved: everything later stages need."""
+
+    id: str
+    folder: Path
+    case: Case
+    language: str
+    deletion_date: dt.date
+
+    @property
+    def source(self) -> Path:
+        return self.folder / "case.yaml"
+
+    def available_until(self, document: Document) -> dt.date:
+        return document.available_until or self.deletion_date
+
+    def document_path(self, document: Document) -> Path | None:
+        return self.folder / document.file if document.file else None
+
+
+def validate_case(
+    case_id: str, source: SourceDocument, defaults: FirmDefaults
+) -> tuple[ClientCase | None, list[Problem]]:
+    if not isinstance(source.data, dict):
+        return None, [Problem(source.path, 1, "", "a case file must be a mapping of fields")]
+    try:
+        case = Case.model_validate(source.data)
+    except ValidationError as error:
+        return None, [_problem_from_pydantic(source, item) for item in error.errors()]
+
+    language = case.language or defaults.language
+    deletion_date = case.deletion_date or case.service_end + dt.timedelta(
+        days=case.retention_days if case.retention_days is not None else defaults.retention_days
+    )
+    client_case = ClientCase(case_id, source.path.parent, case, language, deletion_date)
+    problems = [
+        *_check_language(client_case, defaults),
+        *_check_dates(client_case),
+        *_check_files(client_case),
+    ]
+    return (None if problems else client_case), [_located(source, *p) for p in problems]
+
+
+#: A problem found after parsing: the field path it is about and what is wrong.
+_Finding = tuple[FieldPath, str]
+
+
+def _located(source: SourceDocument, path: FieldPath, message: str) -> Problem:
+    return Problem(source.path, source.line_of(path), format_field_path(path), message)
+
+
+def _check_language(case: ClientCase, defaults: FirmDefaults) -> list[_Finding]:
+    if case.language in defaults.languages:
+        return []
+    available = ", ".join(sorted(defaults.languages))
+    return [(("language",), f"no page templates in '{case.language}'; available: {available}")]
+
+
+def _check_dates(case: ClientCase) -> list[_Finding]:
+    found: list[_Finding] = []
+    if case.deletion_date < case.case.service_end:
+        found.append(
+            (
+                ("deletion_date",),
+                f"{case.deletion_date} is before service_end {case.case.service_end}",
+            )
+        )
+    for index, document in enumerate(case.case.documents):
+        if document.available_until and document.available_until > case.deletion_date:
+            found.append(
+                (
+                    ("documents", index, "available_until"),
+                    f"{document.available_until} is after the deletion date {case.deletion_date}",
+                )
+            )
+    return found
+
+
+def _check_files(case: ClientCase) -> list[_Finding]:
+    found: list[_Finding] = []
+    root = case.folder.resolve()
+    for index, document in enumerate(case.case.documents):
+        if document.file is None:
+            continue
+        at: FieldPath = ("documents", index, "file")
+        relative = Path(document.file)
+        if relative.is_absolute() or document.file.startswith(("/", "\\")):
+            found.append((at, "must be a path inside the case folder, not an absolute path"))
+            continue
+        resolved = (case.folder / relative).resolve()
+        if not resolved.is_relative_to(root):
+            found.append((at, f"'{document.file}' leads outside the case folder"))
+        elif not resolved.exists():
+            found.append((at, f"file '{document.file}' does not exist in {case.folder.name}/"))
+        elif not resolved.is_file():
+            found.append((at, f"'{document.file}' is not a file"))
+    return found
+
+
+def _problem_from_pydantic(source: SourceDocument, error: Any) -> Problem:
+    path: FieldPath = tuple(error["loc"])
+    return _located(source, path, _message(error, path))
+
+
+def _message(error: Any, path: FieldPath) -> str:
+    """Pydantic's wording, rephrased for someone editing YAML by hand."""
+    kind, context = error["type"], error.get("ctx") or {}
+    if kind == "missing":
+        return "is required but missing"
+    if kind == "extra_forbidden":
+        return _unknown_key_message(path)
+    if kind == "literal_error":
+        expected = str(context.get("expected", "")).replace("'", "").replace(" or ", ", ")
+        return f"must be one of {expected} (got {error['input']!r})"
+    if kind in {"string_type", "int_type", "int_parsing", "float_type", "float_parsing"}:
+        wanted = {"string_type": "text", "float_type": "a number", "float_parsing": "a number"}
+        return f"must be {wanted.get(kind, 'a whole number')} (got {_describe(error['input'])})"
+    if kind in {"list_type", "model_type", "dict_type", "model_attributes_type"}:
+        return f"must be a {'list' if kind == 'list_type' else 'mapping'} (got {_describe(error['input'])})"
+    if kind == "string_too_short":
+        return "must not be empty"
+    if kind == "string_pattern_mismatch":
+        return f"is not a valid {'e-mail address' if 'email' in path else 'web address (https://…)'}"
+    if kind in {"greater_than_equal", "less_than_equal"}:
+        return f"must be between 0 and 3650 (got {error['input']!r})"
+    return str(error["msg"])
+
+
+def _unknown_key_message(path: FieldPath) -> str:
+    model = _model_at(path[:-1])
+    key = str(path[-1])
+    if model is None:
+        return "unknown field"
+    allowed = list(model.model_fields)
+    close = difflib.get_close_matches(key, allowed, n=1)
+    hint = f"did you mean '{close[0]}'? " if close else ""
+    return f"unknown field; {hint}allowed here: {', '.join(allowed)}"
+
+
+def _model_at(path: FieldPath) -> type[BaseModel] | None:
+    """The model class that describes the mapping at ``path``."""
+    model: type[BaseModel] = Case
+    for part in path:
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(part)
+        if field is None:
+            return None
+        inner = _model_in(field.annotation)
+        if inner is None:
+            return None
+        model = inner
+    return model
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if value is None:
+        return "nothing"
+    return repr(value)
