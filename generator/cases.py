@@ -19,7 +19,9 @@ def case_folders(cases_dir: Path) -> list[Path]:
     if not cases_dir.is_dir():
         return []
     return sorted(
-        entry for entry in cases_dir.iterdir() if entry.is_dir() and not entry.name.startswith((".", "_"))
+        entry
+        for entry in cases_dir.iterdir()
+        if entry.is_dir() and not entry.name.startswith((".", "_"))
     )
 
 
@@ -38,7 +40,12 @@ def load_cases(cases_dirs: Iterable[Path], defaults: FirmDefaults) -> list[Clien
             earlier = seen.setdefault(folder.name, folder)
             if earlier is not folder:
                 problems.append(
-                    Problem(folder / CASE_FILE, None, "", f"client id '{folder.name}' is also used by {earlier}")
+                    Problem(
+                        folder / CASE_FILE,
+                        None,
+                        "",
+                        f"client id '{folder.name}' is also used by {earlier}",
+                    )
                 )
             if case is not None:
                 cases.append(case)
@@ -51,12 +58,18 @@ def load_case(folder: Path, defaults: FirmDefaults) -> tuple[ClientCase | None, 
     path = folder / CASE_FILE
     if not re.fullmatch(CLIENT_ID_PATTERN, folder.name):
         return None, [
-            Problem(path, None, "", f"folder name '{folder.name}' is not a client id: "
-                    "use lowercase letters, digits and single hyphens")
+            Problem(
+                path,
+                None,
+                "",
+                f"folder name '{folder.name}' is not a client id: "
+                "use lowercase letters, digits and single hyphens",
+            )
         ]
     if not path.is_file():
         return None, [Problem(path, None, "", f"missing: every case folder needs a {CASE_FILE}")]
     source, problems = read_yaml(path)
-    if source is None or problems:
+    if source is None:
         return None, problems
-    return validate_case(folder.name, source, defaults)
+    case, found = validate_case(folder.name, source, defaults)
+    return (None if problems else case), problems + found

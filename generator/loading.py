@@ -112,9 +112,7 @@ def _build(
                 continue
             child = (*at, key)
             if key in mapping:
-                problems.append(
-                    _problem(document, key_node, child, "is written twice; keep one")
-                )
+                problems.append(_problem(document, key_node, child, "is written twice; keep one"))
             mapping[key] = _build(value_node, child, loader, document, problems)
             document.lines[child] = key_node.start_mark.line + 1
         return mapping
@@ -123,26 +121,18 @@ def _build(
             _build(item, (*at, index), loader, document, problems)
             for index, item in enumerate(node.value)
         ]
-    return _scalar(node, loader, document.path, problems, at)
+    return _scalar(node, loader, document.path, problems)
 
 
-def _scalar(
-    node: yaml.Node,
-    loader: yaml.SafeLoader,
-    path: Path,
-    problems: list[Problem],
-    at: FieldPath = (),
-) -> Any:
+def _scalar(node: yaml.Node, loader: yaml.SafeLoader, path: Path, problems: list[Problem]) -> Any:
     if not isinstance(node, yaml.ScalarNode):
         problems.append(Problem(path, node.start_mark.line + 1, "", "keys must be plain words"))
         return None
     try:
         return loader.construct_object(node, deep=True)
-    except (ValueError, yaml.constructor.ConstructorError) as error:
-        # e.g. 2026-02-30: matches YAML's date pattern but is no real day.
-        problems.append(
-            Problem(path, node.start_mark.line + 1, format_field_path(at), f"not a real date or value ({error})")
-        )
+    except (ValueError, yaml.constructor.ConstructorError):
+        # e.g. 2026-02-30 looks like a date but is no real day: keep the text and let the
+        # model say what the field needs (a date field reports it, a text field accepts it).
         return node.value
 
 

@@ -10,7 +10,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 CLIENT_ID_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
@@ -62,7 +69,9 @@ class Service(CaseModel):
     status: ServiceStatus = Field(
         description="ended, transferred (to a successor) or continues (until `until`)."
     )
-    until: IsoDate | None = Field(None, description="Date a transferred or continuing service stops.")
+    until: IsoDate | None = Field(
+        None, description="Date a transferred or continuing service stops."
+    )
 
 
 class Document(CaseModel):
@@ -70,7 +79,9 @@ class Document(CaseModel):
     file: Text | None = Field(
         None, description="Path of the file, relative to the case folder. Give `file` or `url`."
     )
-    url: WebUrl | None = Field(None, description="Link to a file kept elsewhere, instead of `file`.")
+    url: WebUrl | None = Field(
+        None, description="Link to a file kept elsewhere, instead of `file`."
+    )
     category: Text | None = Field(None, description="Heading the document is grouped under.")
     available_until: IsoDate | None = Field(
         None, description="Last day it can be downloaded; default: the deletion date."
@@ -128,7 +139,11 @@ class Case(CaseModel):
     )
     message: Markdown | None = Field(None, description="Personal thank-you note, Markdown.")
     services: list[Service] = Field(default_factory=list, description="What the firm did.")
-    documents: list[Document] = Field(default_factory=list, description="What the client downloads.")
-    accounts: list[Account] = Field(default_factory=list, description="Account and access handover.")
+    documents: list[Document] = Field(
+        default_factory=list, description="What the client downloads."
+    )
+    accounts: list[Account] = Field(
+        default_factory=list, description="Account and access handover."
+    )
     contacts: list[Contact] = Field(default_factory=list, description="Who to ask until the end.")
     internal: Internal | None = Field(None, description="STAFF ONLY; never published.")

@@ -45,8 +45,11 @@ class HandoverConfig(base.Config):
 
 class HandoverPlugin(BasePlugin[HandoverConfig]):
     def __init__(self) -> None:
+        #: Set by ``handover build``; plain ``mkdocs build`` uses the real date and mkdocs.yml.
         self.today: dt.date | None = None
         self.cases_dirs: list[Path] | None = None
+        #: Cases already validated by ``handover build``, used once instead of loading again.
+        self.preloaded: list[ClientCase] | None = None
         self.cases: list[ClientCase] = []
         self.views: dict[str, PageView] = {}
 
@@ -72,6 +75,13 @@ class HandoverPlugin(BasePlugin[HandoverConfig]):
             "phone": self.config.firm_phone,
         }
 
+    def case_dirs(self, config: MkDocsConfig) -> list[Path]:
+        return self.cases_dirs or [self.project_dir(config) / self.config.cases_dir]
+
+    def load_cases(self, config: MkDocsConfig) -> list[ClientCase]:
+        """Every case, validated; raises ``ProblemsFound`` listing all problems."""
+        return load_cases(self.case_dirs(config), self.defaults(config))
+
     def secret(self, config: MkDocsConfig) -> MasterSecret:
         try:
             return load_master_secret(self.project_dir(config))
@@ -85,11 +95,11 @@ class HandoverPlugin(BasePlugin[HandoverConfig]):
         return config
 
     def on_files(self, files: Files, /, *, config: MkDocsConfig) -> Files:
-        cases_dirs = self.cases_dirs or [self.project_dir(config) / self.config.cases_dir]
         try:
-            self.cases = load_cases(cases_dirs, self.defaults(config))
+            self.cases = self.preloaded or self.load_cases(config)
         except ProblemsFound as problems:
             raise PluginError(problems.report()) from None
+        self.preloaded = None
         secret = self.secret(config)
         renderer = self.renderer(config)
         today = self.today or dt.date.today()
@@ -106,7 +116,7 @@ class HandoverPlugin(BasePlugin[HandoverConfig]):
         return files
 
     def on_serve(self, server: Any, /, *, config: MkDocsConfig, builder: Any) -> Any:
-        for cases_dir in self.cases_dirs or [self.project_dir(config) / self.config.cases_dir]:
+        for cases_dir in self.case_dirs(config):
             server.watch(str(cases_dir))
         server.watch(str(self.project_dir(config) / self.config.templates_dir))
         return server

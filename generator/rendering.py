@@ -78,12 +78,16 @@ def page_view(case: ClientCase, today: dt.date, firm: dict[str, Any]) -> PageVie
     return PageView(case, today, firm, documents, phase, categories)
 
 
-def _document_view(case: ClientCase, document: Document, today: dt.date, phase: Phase) -> DocumentView:
+def _document_view(
+    case: ClientCase, document: Document, today: dt.date, phase: Phase
+) -> DocumentView:
     until = case.available_until(document)
     available = phase != "deleted" and today <= until
     source = case.document_path(document)
     if source is None:
-        return DocumentView(document, until, available, document.url if available else None, None, None, None)
+        return DocumentView(
+            document, until, available, document.url if available else None, None, None, None
+        )
     site_path = "files/" + Path(document.file or "").as_posix()
     href = quote(site_path) if available else None
     return DocumentView(document, until, available, href, site_path, source, file_facts(source))
@@ -133,7 +137,9 @@ def _formatters(language: str) -> dict[str, Callable[..., str]]:
 def _filesize(size: int, locale: Locale) -> str:
     for unit, factor in (("gigabyte", 1e9), ("megabyte", 1e6), ("kilobyte", 1e3)):
         if size >= factor:
-            return units.format_unit(round(size / factor, 1), f"digital-{unit}", "short", locale=locale)
+            return units.format_unit(
+                round(size / factor, 1), f"digital-{unit}", "short", locale=locale
+            )
     return units.format_unit(size, "digital-byte", "long", locale=locale)
 
 
@@ -141,7 +147,11 @@ def _catalog_languages(templates_dir: Path) -> list[str]:
     locales = templates_dir / "locales"
     if not locales.is_dir():
         return []
-    return [entry.name for entry in locales.iterdir() if (entry / "LC_MESSAGES" / "messages.po").is_file()]
+    return [
+        entry.name
+        for entry in locales.iterdir()
+        if (entry / "LC_MESSAGES" / "messages.po").is_file()
+    ]
 
 
 @cache

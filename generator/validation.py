@@ -55,10 +55,12 @@ def validate_case(
 ) -> tuple[ClientCase | None, list[Problem]]:
     if not isinstance(source.data, dict):
         return None, [Problem(source.path, 1, "", "a case file must be a mapping of fields")]
+    file_problems = [_located(source, *found) for found in _check_files(source)]
     try:
         case = Case.model_validate(source.data)
     except ValidationError as error:
-        return None, [_problem_from_pydantic(source, item) for item in error.errors()]
+        model_problems = [_problem_from_pydantic(source, item) for item in error.errors()]
+        return None, model_problems + file_problems
 
     language = case.language or defaults.language
     deletion_date = case.deletion_date or case.service_end + dt.timedelta(
@@ -66,11 +68,11 @@ def validate_case(
     )
     client_case = ClientCase(case_id, source.path.parent, case, language, deletion_date)
     problems = [
-        *_check_language(client_case, defaults),
-        *_check_dates(client_case),
-        *_check_files(client_case),
+        *file_problems,
+        *(_located(source, *found) for found in _check_language(client_case, defaults)),
+        *(_located(source, *found) for found in _check_dates(client_case)),
     ]
-    return (None if problems else client_case), [_located(source, *p) for p in problems]
+    return (None if problems else client_case), problems
 
 
 #: A problem found after parsing: the field path it is about and what is wrong.
@@ -108,25 +110,34 @@ def _check_dates(case: ClientCase) -> list[_Finding]:
     return found
 
 
-def _check_files(case: ClientCase) -> list[_Finding]:
+def _check_files(source: SourceDocument) -> list[_Finding]:
+    """Checked on the raw data, so file problems show even when other fields are wrong."""
+    documents = source.data.get("documents")
+    if not isinstance(documents, list):
+        return []
+    folder = source.path.parent
     found: list[_Finding] = []
-    root = case.folder.resolve()
-    for index, document in enumerate(case.case.documents):
-        if document.file is None:
-            continue
-        at: FieldPath = ("documents", index, "file")
-        relative = Path(document.file)
-        if relative.is_absolute() or document.file.startswith(("/", "\\")):
-            found.append((at, "must be a path inside the case folder, not an absolute path"))
-            continue
-        resolved = (case.folder / relative).resolve()
-        if not resolved.is_relative_to(root):
-            found.append((at, f"'{document.file}' leads outside the case folder"))
-        elif not resolved.exists():
-            found.append((at, f"file '{document.file}' does not exist in {case.folder.name}/"))
-        elif not resolved.is_file():
-            found.append((at, f"'{document.file}' is not a file"))
+    for index, document in enumerate(documents):
+        file = document.get("file") if isinstance(document, dict) else None
+        if isinstance(file, str) and file.strip():
+            problem = _file_problem(folder, file.strip())
+            if problem:
+                found.append((("documents", index, "file"), problem))
     return found
+
+
+def _file_problem(folder: Path, file: str) -> str | None:
+    relative = Path(file)
+    if relative.is_absolute() or file.startswith(("/", "\\")) or ":" in relative.parts[0]:
+        return "must be a path inside the case folder, not an absolute path"
+    resolved = (folder / relative).resolve()
+    if not resolved.is_relative_to(folder.resolve()):
+        return f"'{file}' leads outside the case folder"
+    if not resolved.exists():
+        return f"file '{file}' does not exist in {folder.name}/"
+    if not resolved.is_file():
+        return f"'{file}' is not a file"
+    return None
 
 
 def _problem_from_pydantic(source: SourceDocument, error: Any) -> Problem:
@@ -148,11 +159,14 @@ def _message(error: Any, path: FieldPath) -> str:
         wanted = {"string_type": "text", "float_type": "a number", "float_parsing": "a number"}
         return f"must be {wanted.get(kind, 'a whole number')} (got {_describe(error['input'])})"
     if kind in {"list_type", "model_type", "dict_type", "model_attributes_type"}:
-        return f"must be a {'list' if kind == 'list_type' else 'mapping'} (got {_describe(error['input'])})"
+        shape = "list" if kind == "list_type" else "mapping"
+        return f"must be a {shape} (got {_describe(error['input'])})"
     if kind == "string_too_short":
         return "must not be empty"
     if kind == "string_pattern_mismatch":
-        return f"is not a valid {'e-mail address' if 'email' in path else 'web address (https://…)'}"
+        return (
+            f"is not a valid {'e-mail address' if 'email' in path else 'web address (https://…)'}"
+        )
     if kind in {"greater_than_equal", "less_than_equal"}:
         return f"must be between 0 and 3650 (got {error['input']!r})"
     return str(error["msg"])

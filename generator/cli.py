@@ -1,0 +1,189 @@
+"""The ``handover`` command. It parses arguments and calls the pipeline; nothing more.
+
+Every expected failure (bad cases, a missing secret, a broken mkdocs.yml) reaches
+the user here, as a message and exit code 1, never as a traceback.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import json
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from generator import __version__
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"'{value}' is not a date written YYYY-MM-DD") from None
+
+
+config_option = click.option(
+    "-f",
+    "--config-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("mkdocs.yml"),
+    show_default=True,
+    help="The portal's mkdocs.yml (firm settings live in its 'handover' plugin section).",
+)
+cases_option = click.option(
+    "--cases",
+    "cases_dirs",
+    multiple=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder of cases (repeatable); default: cases_dir from mkdocs.yml.",
+)
+today_option = click.option(
+    "--today",
+    callback=_date,
+    metavar="YYYY-MM-DD",
+    help="Build as if it were this day (default: the real date).",
+)
+
+
+def reports_problems(command: F) -> F:
+    """Turn the pipeline's expected errors into clean messages with exit code 1."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from mkdocs.exceptions import MkDocsException
+
+        from generator.keys import SecretError
+        from generator.problems import ProblemsFound
+        from generator.scaffold import ScaffoldError
+
+        try:
+            return command(*args, **kwargs)
+        except ProblemsFound as problems:
+            click.echo(problems.report(), err=True)
+            raise SystemExit(1) from None
+        except (SecretError, ScaffoldError, LookupError, MkDocsException, OSError) as error:
+            raise click.ClickException(str(error) or type(error).__name__) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="handover")
+@click.option("-v", "--verbose", is_flag=True, help="Show MkDocs' progress messages too.")
+def cli(verbose: bool) -> None:
+    """Private handover pages for departing clients, built from cases/<client-id>/case.yaml."""
+    _setup_logging(verbose)
+
+
+@cli.command()
+@click.argument("client_id")
+@click.option("--name", help="The client's name (default: from the id).")
+@cases_option
+@reports_problems
+def new(client_id: str, name: str | None, cases_dirs: tuple[Path, ...]) -> None:
+    """Write a commented case for CLIENT_ID to fill in."""
+    from generator.scaffold import new_case
+
+    path = new_case(
+        (cases_dirs or (Path("cases"),))[0], client_id, name=name, today=dt.date.today()
+    )
+    click.echo(f"Created {path}. Fill it in, then run: handover validate")
+
+
+@cli.command()
+@config_option
+@cases_option
+@reports_problems
+def validate(config_file: Path, cases_dirs: tuple[Path, ...]) -> None:
+    """Check every case; list every problem with file and line."""
+    from generator import building
+
+    cases = building.validate(building.open_portal(config_file, cases_dirs=list(cases_dirs)))
+    click.echo(f"{len(cases)} case{'s' if len(cases) != 1 else ''} valid.")
+
+
+@cli.command()
+@config_option
+@cases_option
+@click.option(
+    "-d",
+    "--site-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where the site goes (default: site_dir from mkdocs.yml, i.e. site/).",
+)
+@today_option
+@reports_problems
+def build(
+    config_file: Path, cases_dirs: tuple[Path, ...], site_dir: Path | None, today: dt.date | None
+) -> None:
+    """Validate the cases and build the portal; the old site stays if anything fails."""
+    from generator import building
+
+    portal = building.open_portal(
+        config_file, cases_dirs=list(cases_dirs), site_dir=site_dir, today=today
+    )
+    cases = building.build(portal)
+    click.echo(
+        f"Built {len(cases)} client page{'s' if len(cases) != 1 else ''} into {portal.site_dir}"
+    )
+
+
+@cli.command()
+@config_option
+@click.option("-a", "--dev-addr", default="127.0.0.1:8000", show_default=True, metavar="IP:PORT")
+@reports_problems
+def serve(config_file: Path, dev_addr: str) -> None:
+    """Preview the portal, rebuilding as cases and templates change."""
+    from mkdocs.commands.serve import serve as mkdocs_serve
+
+    from generator import building  # noqa: F401  (sets up the environment MkDocs runs in)
+
+    mkdocs_serve(str(config_file), dev_addr=dev_addr, livereload=True)
+
+
+@cli.command()
+@config_option
+@cases_option
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list instead of text.")
+@reports_problems
+def links(config_file: Path, cases_dirs: tuple[Path, ...], as_json: bool) -> None:
+    """Each client's page address, for staff to send."""
+    from generator import building
+    from generator.links import client_links
+
+    found = client_links(building.open_portal(config_file, cases_dirs=list(cases_dirs)))
+    if as_json:
+        click.echo(json.dumps([link.as_json() for link in found], ensure_ascii=False, indent=2))
+        return
+    for link in found:
+        click.echo(f"{link.id}\t{link.name}\t{link.url}")
+
+
+@cli.command()
+@click.option("--markdown", is_flag=True, help="Print the README's field reference instead.")
+def schema(markdown: bool) -> None:
+    """Print the JSON Schema of case.yaml (editors use it to complete and check fields)."""
+    from generator.reference import case_format_markdown, case_json_schema
+
+    click.echo(case_format_markdown() if markdown else case_json_schema())
+
+
+def _setup_logging(verbose: bool) -> None:
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+    logger = logging.getLogger("mkdocs")
+    logger.handlers[:] = [handler]
+    logger.setLevel(logging.INFO if verbose else logging.WARNING)
+    logger.propagate = False
+
+
+def main() -> None:
+    cli(prog_name="handover")

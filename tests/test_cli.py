@@ -1,0 +1,163 @@
+"""The `handover` commands staff use: new, links, serve, and the CLI's edges."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from generator.keys import MasterSecret
+from tests.conftest import TEST_SECRET, Project
+
+SLUG = MasterSecret(TEST_SECRET.encode(), "test").page_slug
+
+
+def test_new_writes_a_case_that_validates(project: Project) -> None:
+    result = project.run("new", "acme-ltd", "--name", "ACME Ltd")
+    assert result.exit_code == 0, result.output
+    path = project.cases / "acme-ltd" / "case.yaml"
+    text = path.read_text()
+    assert text.startswith("# yaml-language-server: $schema=../../case.schema.json\n")
+    assert 'name: "ACME Ltd"' in text
+    assert project.run("validate").exit_code == 0
+
+
+def test_new_refuses_bad_ids_and_existing_cases(project: Project) -> None:
+    bad = project.run("new", "ACME Ltd")
+    assert bad.exit_code == 1
+    assert "'ACME Ltd' is not a client id" in bad.output
+    project.run("new", "acme")
+    again = project.run("new", "acme")
+    assert again.exit_code == 1
+    assert "already exists" in again.output
+
+
+def test_links_lists_each_client_with_its_page_url(project: Project, minimal_case: Path) -> None:
+    project.write_case("second", "client: {name: Second Client}\nservice_end: 2026-12-31\n")
+    result = project.run("links", "--json")
+    assert result.exit_code == 0, result.output
+    links = json.loads(result.stdout)
+    assert links == [
+        {
+            "id": "minimal",
+            "name": "Minimal Client Ltd",
+            "url": f"https://handover.example.com/{SLUG('minimal')}/",
+        },
+        {
+            "id": "second",
+            "name": "Second Client",
+            "url": f"https://handover.example.com/{SLUG('second')}/",
+        },
+    ]
+    text = project.run("links").output.splitlines()
+    assert (
+        text[0] == f"minimal\tMinimal Client Ltd\thttps://handover.example.com/{SLUG('minimal')}/"
+    )
+
+
+def test_page_paths_are_unguessable_and_stable() -> None:
+    slug = SLUG("acme")
+    assert len(slug) == 26 and slug.isalnum()  # 26 base32 characters = 130 bits
+    assert SLUG("acme") == slug
+    assert MasterSecret(b"another-secret-0123456789abcdefghij", "x").page_slug("acme") != slug
+
+
+def test_missing_secret_in_ci_fails_clearly(
+    project: Project, minimal_case: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("HANDOVER_SECRET")
+    monkeypatch.setenv("CI", "true")
+    result = project.run("build")
+    assert result.exit_code == 1
+    assert "HANDOVER_SECRET is not set" in result.output
+    assert not project.site.exists()
+
+
+def test_local_secret_is_created_once_and_git_ignored(
+    project: Project, minimal_case: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("HANDOVER_SECRET")
+    monkeypatch.delenv("CI", raising=False)
+    first = project.run("links", "--json")
+    assert first.exit_code == 0, first.output
+    secret_file = project.root / ".handover" / "secret"
+    assert secret_file.is_file()
+    assert (project.root / ".handover" / ".gitignore").read_text() == "*\n"
+    assert "Created a new master secret" in first.stderr
+    second = project.run("links", "--json")
+    assert second.stdout == first.stdout
+    assert second.stderr == ""
+
+
+def test_short_secret_is_refused(
+    project: Project, minimal_case: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HANDOVER_SECRET", "hunter2")
+    result = project.run("build")
+    assert result.exit_code == 1
+    assert "too short" in result.output
+
+
+def test_missing_config_file_is_a_clear_error(project: Project) -> None:
+    result = project.run("validate", "-f", "nope.yml")
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output
+    assert "nope.yml" in result.output
+
+
+def test_python_dash_m_runs_the_cli() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "generator", "--help"], capture_output=True, text=True, check=True
+    )
+    for command in ["new", "validate", "build", "serve", "links"]:
+        assert command in result.stdout
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _get(url: str, timeout: float = 20) -> str:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                return str(response.read().decode())
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
+def test_serve_previews_and_picks_up_edits(project: Project, minimal_case: Path) -> None:
+    port = _free_port()
+    env = {**os.environ, "HANDOVER_SECRET": TEST_SECRET}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "generator", "serve", "-a", f"127.0.0.1:{port}"],
+        cwd=project.root,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}/{SLUG('minimal')}/"
+        assert "Minimal Client Ltd" in _get(url)
+        minimal_case.write_text(
+            minimal_case.read_text().replace("Monthly payroll", "Yearly payroll")
+        )
+        deadline = time.monotonic() + 20
+        while "Yearly payroll" not in _get(url):
+            assert time.monotonic() < deadline, "serve did not rebuild after the edit"
+            time.sleep(0.3)
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
