@@ -155,7 +155,7 @@ def serve(config_file: Path, dev_addr: str) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list instead of text.")
 @reports_problems
 def links(config_file: Path, cases_dirs: tuple[Path, ...], as_json: bool) -> None:
-    """Each client's page address, for staff to send."""
+    """Each client's page address and passphrase, for staff to send (separately)."""
     from generator import building
     from generator.links import client_links
 
@@ -164,7 +164,10 @@ def links(config_file: Path, cases_dirs: tuple[Path, ...], as_json: bool) -> Non
         click.echo(json.dumps([link.as_json() for link in found], ensure_ascii=False, indent=2))
         return
     for link in found:
-        click.echo(f"{link.id}\t{link.name}\t{link.url}")
+        click.echo(f"{link.id}: {link.name} ({link.access})")
+        click.echo(f"  link:       {link.url}")
+        if link.passphrase:
+            click.echo(f"  passphrase: {link.passphrase}   (send it separately from the link)")
 
 
 @cli.command()

@@ -44,8 +44,66 @@ class MasterSecret:
 
     def page_slug(self, client_id: str, key_version: int = 1) -> str:
         """The unguessable folder of a client's page: 130 bits, lowercase base32."""
-        digest = self.derive("page-path", client_id, key_version, length=17)
-        return base64.b32encode(digest).decode().rstrip("=").lower()[:26]
+        return _base32(self.derive("page-path", client_id, key_version, length=17))[:26]
+
+    def client_keys(self, client_id: str, key_version: int = 1) -> ClientKeys:
+        """Every secret of one client; a new ``key_version`` replaces all of them at once."""
+        parts = (client_id, key_version)
+        return ClientKeys(
+            client_id=client_id,
+            slug=self.page_slug(client_id, key_version),
+            content_key=self.derive("content-key", *parts),
+            link_key=self.derive("link-key", *parts),
+            passphrase=_passphrase(self.derive("passphrase", *parts, length=16)),
+            salt=self.derive("pbkdf2-salt", *parts, length=16),
+            nonce_key=self.derive("nonce-key", *parts),
+            file_name_key=self.derive("file-name-key", *parts),
+        )
+
+
+@dataclass(frozen=True)
+class ClientKeys:
+    """What one client's page is sealed with; derived, never stored."""
+
+    client_id: str
+    #: The page's folder name.
+    slug: str
+    #: AES-256-GCM key of the page and of every file.
+    content_key: bytes
+    #: Travels in the URL fragment (``#k=``) in the link modes.
+    link_key: bytes
+    #: Six words the client types in the passphrase modes.
+    passphrase: str
+    #: PBKDF2 salt: unique per client and key version.
+    salt: bytes
+    #: Derives nonces from content, so equal input gives equal output (deterministic builds).
+    nonce_key: bytes
+    #: Derives the random-looking names of encrypted files.
+    file_name_key: bytes
+
+    def file_name(self, file_id: str) -> str:
+        digest = hmac.new(self.file_name_key, file_id.encode(), hashlib.sha256).digest()
+        return _base32(digest[:15]) + ".bin"
+
+    @property
+    def link_fragment(self) -> str:
+        return "k=" + base64.urlsafe_b64encode(self.link_key).decode().rstrip("=")
+
+
+PASSPHRASE_WORDS = 6
+
+
+def _passphrase(entropy: bytes) -> str:
+    """Six BIP-39 words (2048 = 2^11 each, so 66 bits): easy to read aloud and to type."""
+    from mnemonic import Mnemonic
+
+    words = Mnemonic("english").wordlist
+    number = int.from_bytes(entropy, "big")
+    return " ".join(words[(number >> (11 * i)) & 0x7FF] for i in range(PASSPHRASE_WORDS))
+
+
+def _base32(data: bytes) -> str:
+    return base64.b32encode(data).decode().rstrip("=").lower()
 
 
 def load_master_secret(project_dir: Path, *, in_ci: bool | None = None) -> MasterSecret:

@@ -1,27 +1,44 @@
-"""What staff send to each client: the page's address (and, with encryption, its secrets)."""
+"""What staff send to each client: the page's address and, by access mode, its secrets."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
+from typing import Any
 
 from generator.building import Portal, validate
+from generator.model import AccessMode
 
 
 @dataclass(frozen=True)
 class ClientLink:
     id: str
     name: str
+    access: AccessMode
+    #: The address to send; in the link modes it carries the key in its #fragment.
     url: str
+    #: To send through a different channel (phone, SMS) than the link; None in link mode.
+    passphrase: str | None
 
-    def as_json(self) -> dict[str, str]:
-        return asdict(self)
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "access": self.access,
+            "url": self.url,
+            "passphrase": self.passphrase,
+        }
 
 
 def client_links(portal: Portal) -> list[ClientLink]:
     cases = validate(portal)
     secret = portal.plugin.secret(portal.config)
     base = portal.config.site_url or ""
-    return [
-        ClientLink(case.id, case.case.client.name, f"{base}{secret.page_slug(case.id)}/")
-        for case in cases
-    ]
+    links = []
+    for case in cases:
+        keys = secret.client_keys(case.id, case.case.key_version)
+        url = f"{base}{keys.slug}/"
+        if case.access != "passphrase":
+            url += f"#{keys.link_fragment}"
+        passphrase = keys.passphrase if case.access != "link" else None
+        links.append(ClientLink(case.id, case.case.client.name, case.access, url, passphrase))
+    return links

@@ -45,6 +45,7 @@ Email = Annotated[
 ]
 WebUrl = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^https?://[^\s<>\"]+$")]
 
+AccessMode = Literal["link", "passphrase", "link+passphrase"]
 ServiceStatus = Literal["ended", "transferred", "continues"]
 AccountAction = Literal["revoke-our-access", "transfer-to-you", "closed", "stays-with-you"]
 
@@ -136,6 +137,14 @@ class Case(CaseModel):
     )
     deletion_date: IsoDate | None = Field(
         None, description="Day every copy of the data is deleted; overrides retention_days."
+    )
+    access: AccessMode | None = Field(
+        None,
+        description="How the client opens the page: link (key in the link), passphrase, "
+        "or link+passphrase (both); default from mkdocs.yml (passphrase).",
+    )
+    key_version: Annotated[int, Field(ge=1)] = Field(
+        1, description="Raise by one to replace this client's link, key and passphrase."
     )
     message: Markdown | None = Field(None, description="Personal thank-you note, Markdown.")
     services: list[Service] = Field(default_factory=list, description="What the firm did.")

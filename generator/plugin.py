@@ -3,13 +3,15 @@
 Because generation is a plugin, plain ``mkdocs build`` and ``mkdocs serve`` work
 too; ``handover build`` adds validation up front and the safe swap of the output.
 The plugin also enforces the privacy rules of a site shared by many clients:
-no search index, no sitemap, no Google Fonts, no page of a client in any nav.
+no search index, no sitemap, no Google Fonts, no page of a client in any nav, and
+every client page and file sealed (``mkdocs serve`` alone shows plain previews).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -19,17 +21,22 @@ from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.exceptions import PluginError
 from mkdocs.plugins import BasePlugin
 from mkdocs.structure.files import File, Files, InclusionLevel
+from mkdocs.structure.pages import Page
 
 from generator.cases import load_cases
 from generator.keys import MasterSecret, SecretError, load_master_secret
 from generator.problems import ProblemsFound
 from generator.rendering import PageView, Renderer, page_view
+from generator.sealing import ACCESS_MODES, KeyCache, Seal, make_seals
 from generator.validation import ClientCase, FirmDefaults
 
 log = logging.getLogger("mkdocs.plugins.handover")
 
 #: Plugins that would publish an index of every page, i.e. of every client.
 FORBIDDEN_PLUGINS = ("search", "tags", "blog", "meta", "offline", "social", "privacy")
+SEALED_START, SEALED_END = "<!--handover:sealed-->", "<!--/handover:sealed-->"
+UNLOCK_TEMPLATE = "unlock.html.j2"
+KEY_CACHE = Path(".handover") / "cache" / "wrapped-keys.json"
 
 
 class HandoverConfig(base.Config):
@@ -41,6 +48,7 @@ class HandoverConfig(base.Config):
     firm_phone = option.Optional(option.Type(str))
     default_language = option.Type(str, default="en")
     retention_days = option.Type(int, default=30)
+    default_access = option.Choice(ACCESS_MODES, default="passphrase")
 
 
 class HandoverPlugin(BasePlugin[HandoverConfig]):
@@ -50,8 +58,10 @@ class HandoverPlugin(BasePlugin[HandoverConfig]):
         self.cases_dirs: list[Path] | None = None
         #: Cases already validated by ``handover build``, used once instead of loading again.
         self.preloaded: list[ClientCase] | None = None
-        self.cases: list[ClientCase] = []
+        #: ``mkdocs serve`` / ``handover serve``: plain pages for staff, never published.
+        self.preview = False
         self.views: dict[str, PageView] = {}
+        self.seals: dict[str, Seal] = {}
 
     # -- settings -----------------------------------------------------------------
 
@@ -66,6 +76,7 @@ class HandoverPlugin(BasePlugin[HandoverConfig]):
             language=self.config.default_language,
             retention_days=self.config.retention_days,
             languages=self.renderer(config).languages(),
+            access=self.config.default_access,
         )
 
     def firm(self, config: MkDocsConfig) -> dict[str, Any]:
@@ -88,7 +99,21 @@ class HandoverPlugin(BasePlugin[HandoverConfig]):
         except SecretError as error:
             raise PluginError(str(error)) from None
 
+    def seal_cases(self, config: MkDocsConfig, cases: list[ClientCase]) -> list[Seal]:
+        """Each client's keys and wrapped content key (PBKDF2 cached between builds)."""
+        secret = self.secret(config)
+        cache = KeyCache(self.project_dir(config) / KEY_CACHE)
+        seals = make_seals(
+            ((secret.client_keys(case.id, case.case.key_version), case.access) for case in cases),
+            cache,
+        )
+        cache.save()
+        return seals
+
     # -- MkDocs events ------------------------------------------------------------
+
+    def on_startup(self, *, command: str, dirty: bool) -> None:
+        self.preview = command == "serve"
 
     def on_config(self, config: MkDocsConfig) -> MkDocsConfig:
         _enforce_privacy(config)
@@ -96,30 +121,99 @@ class HandoverPlugin(BasePlugin[HandoverConfig]):
 
     def on_files(self, files: Files, /, *, config: MkDocsConfig) -> Files:
         try:
-            self.cases = self.preloaded or self.load_cases(config)
+            cases = self.preloaded or self.load_cases(config)
         except ProblemsFound as problems:
             raise PluginError(problems.report()) from None
         self.preloaded = None
-        secret = self.secret(config)
+        seals = self.seal_cases(config, cases)
         renderer = self.renderer(config)
         today = self.today or dt.date.today()
-        self.views = {}
-        for case in self.cases:
-            slug = secret.page_slug(case.id)
+        self.views, self.seals = {}, {}
+        for case, seal in zip(cases, seals, strict=True):
+            slug = seal.keys.slug
             view = page_view(case, today, self.firm(config))
             self.views[slug] = view
+            if not self.preview:
+                self.seals[slug] = seal
             _add_generated(files, config, f"{slug}/index.md", content=renderer.render_page(view))
-            for download in view.downloads:
+            for download in view.downloads if self.preview else []:
                 _add_generated(
                     files, config, f"{slug}/{download.site_path}", abs_src_path=str(download.source)
                 )
         return files
+
+    def on_post_page(self, output: str, /, *, page: Page, config: MkDocsConfig) -> str:
+        slug = page.file.src_uri.split("/", 1)[0]
+        seal = self.seals.get(slug)
+        if seal is None:
+            return output
+        start, end = output.find(SEALED_START), output.find(SEALED_END)
+        if start < 0 or end < start:
+            raise PluginError(
+                f"the page template lost its {SEALED_START} markers; refusing to publish "
+                "a client page unencrypted"
+            )
+        view = self.views[slug]
+        payload = {
+            "html": output[start + len(SEALED_START) : end],
+            "files": _file_index(seal, view),
+        }
+        shell = self.renderer(config).render(
+            UNLOCK_TEMPLATE,
+            view.case.language,
+            mode=seal.mode,
+            firm=view.firm,
+            envelope=seal.envelope(payload),
+        )
+        return output[:start] + shell + output[end + len(SEALED_END) :]
+
+    def on_post_build(self, *, config: MkDocsConfig) -> None:
+        """Encrypt each client's files next to their page, both cores at work."""
+        site = Path(config.site_dir)
+        jobs = [
+            (seal, download)
+            for slug, seal in self.seals.items()
+            for download in self.views[slug].downloads
+        ]
+
+        def encrypt(job: tuple[Seal, Any]) -> None:
+            seal, download = job
+            name = seal.keys.file_name(download.site_path)
+            seal.seal_file(
+                name.removesuffix(".bin"),
+                download.source,
+                site / seal.keys.slug / "f" / name,
+                download.facts.sha256,
+            )
+
+        with ThreadPoolExecutor() as pool:
+            list(pool.map(encrypt, jobs))
 
     def on_serve(self, server: Any, /, *, config: MkDocsConfig, builder: Any) -> Any:
         for cases_dir in self.case_dirs(config):
             server.watch(str(cases_dir))
         server.watch(str(self.project_dir(config) / self.config.templates_dir))
         return server
+
+
+def _file_index(seal: Seal, view: PageView) -> dict[str, dict[str, Any]]:
+    """What the browser needs to fetch, decrypt and save each file: travels encrypted."""
+    from generator.sealing import CHUNK_SIZE
+
+    index = {}
+    for download in view.downloads:
+        assert download.site_path and download.facts and download.source
+        name = seal.keys.file_name(download.site_path)
+        index[download.href or ""] = {
+            "url": f"f/{name}",
+            "id": name.removesuffix(".bin"),
+            "name": download.source.name,
+            "type": download.media_type,
+            "size": download.facts.size,
+            "sha256": download.facts.sha256,
+            "chunk": CHUNK_SIZE,
+        }
+    return index
 
 
 def _add_generated(files: Files, config: MkDocsConfig, src_uri: str, **source: Any) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import mimetypes
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
@@ -44,6 +45,11 @@ class DocumentView:
     site_path: str | None
     source: Path | None
     facts: FileFacts | None
+
+    @property
+    def media_type(self) -> str:
+        guessed, _ = mimetypes.guess_type(self.source.name if self.source else "")
+        return guessed or "application/octet-stream"
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from generator.loading import SourceDocument
-from generator.model import Case, Document
+from generator.model import AccessMode, Case, Document
 from generator.problems import FieldPath, Problem, format_field_path
 
 
@@ -27,6 +27,7 @@ class FirmDefaults:
     language: str
     retention_days: int
     languages: Collection[str]
+    access: AccessMode = "passphrase"
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,7 @@ class ClientCase:
     case: Case
     language: str
     deletion_date: dt.date
+    access: AccessMode
 
     @property
     def source(self) -> Path:
@@ -66,7 +68,8 @@ def validate_case(
     deletion_date = case.deletion_date or case.service_end + dt.timedelta(
         days=case.retention_days if case.retention_days is not None else defaults.retention_days
     )
-    client_case = ClientCase(case_id, source.path.parent, case, language, deletion_date)
+    access = case.access or defaults.access
+    client_case = ClientCase(case_id, source.path.parent, case, language, deletion_date, access)
     problems = [
         *file_problems,
         *(_located(source, *found) for found in _check_language(client_case, defaults)),

@@ -5,8 +5,8 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from generator.keys import MasterSecret
-from tests.conftest import TEST_SECRET, Project
+from tests import sealed
+from tests.conftest import Project
 
 DATED_CASE = """
     client:
@@ -45,13 +45,13 @@ FILES = {"documents/early.pdf": b"%PDF-1.4 early\n", "documents/ledger.csv": b"a
 
 
 def page_dir(project: Project, client_id: str) -> Path:
-    return project.site / MasterSecret(TEST_SECRET.encode(), "test").page_slug(client_id)
+    return sealed.page_dir(project.site, client_id)
 
 
 def build(project: Project, today: str) -> str:
     result = project.run("build", "--today", today)
     assert result.exit_code == 0, result.output
-    return (page_dir(project, "dated") / "index.html").read_text()
+    return sealed.open_page(project.site, "dated")[0]
 
 
 def test_page_shows_everything_the_client_needs(project: Project) -> None:
@@ -79,21 +79,21 @@ def test_page_shows_everything_the_client_needs(project: Project) -> None:
     assert '<nav class="handover-toc"' in html
 
 
-def test_documents_are_copied_next_to_the_page(project: Project) -> None:
+def test_documents_are_published_next_to_the_page(project: Project) -> None:
     project.write_case("dated", DATED_CASE, FILES)
     html = build(project, "2026-12-01")
-    files = page_dir(project, "dated") / "files" / "documents"
-    assert (files / "ledger.csv").read_bytes() == FILES["documents/ledger.csv"]
-    assert (files / "early.pdf").read_bytes() == FILES["documents/early.pdf"]
     assert 'href="files/documents/ledger.csv" download' in html
+    for name, content in FILES.items():
+        assert sealed.open_file(project.site, "dated", f"files/{name}") == content
+    assert len(list((page_dir(project, "dated") / "f").iterdir())) == 2
 
 
 def test_document_past_its_date_is_removed_from_the_site(project: Project) -> None:
     project.write_case("dated", DATED_CASE, FILES)
     html = build(project, "2027-01-11")
-    files = page_dir(project, "dated") / "files" / "documents"
-    assert not (files / "early.pdf").exists()
-    assert (files / "ledger.csv").exists()
+    _, files = sealed.open_page(project.site, "dated")
+    assert list(files) == ["files/documents/ledger.csv"]
+    assert len(list((page_dir(project, "dated") / "f").iterdir())) == 1
     assert "Removed on January 10, 2027" in html
     assert 'href="files/documents/early.pdf"' not in html
 
@@ -103,7 +103,7 @@ def test_after_deletion_date_page_confirms_deletion_and_offers_nothing(project: 
     html = build(project, "2027-02-01")
     assert "Deletion confirmed" in html
     assert "On January 31, 2027 we deleted every copy of your data" in html
-    assert not (page_dir(project, "dated") / "files").exists()
+    assert not (page_dir(project, "dated") / "f").exists()
     assert " download>" not in html
     assert "https://files.example.com/archive.zip" not in html
 
@@ -113,7 +113,7 @@ def test_deletion_date_defaults_to_service_end_plus_retention(project: Project) 
         "retained", "client: {name: R}\nservice_end: 2026-12-31\nretention_days: 10\n"
     )
     project.run("build", "--today", "2026-12-01")
-    html = (page_dir(project, "retained") / "index.html").read_text()
+    html, _ = sealed.open_page(project.site, "retained")
     assert "January 10, 2027" in html
 
 

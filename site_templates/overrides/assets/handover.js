@@ -1,0 +1,233 @@
+/* handover: opens a sealed handover page and its files in the browser.
+ * Uses only the browser's WebCrypto; loads nothing from anywhere else.
+ * The envelope format is described in SECURITY.md and generator/sealing.py. */
+(function () {
+  "use strict";
+
+  var source = document.getElementById("handover-envelope");
+  var lock = document.querySelector("[data-handover-lock]");
+  if (!source || !lock) return;
+
+  var envelope = JSON.parse(source.textContent);
+  var subtle = window.crypto && window.crypto.subtle;
+  var encoder = new TextEncoder();
+  var storageName = "handover:" + envelope.slug;
+  var form = lock.querySelector("[data-handover-form]");
+
+  function bytes(base64) {
+    return Uint8Array.from(atob(base64), function (c) { return c.charCodeAt(0); });
+  }
+  function base64(data) {
+    var text = "";
+    data.forEach(function (b) { text += String.fromCharCode(b); });
+    return btoa(text);
+  }
+  function aad() {
+    var parts = ["handover", "v" + envelope.v].concat(Array.prototype.slice.call(arguments));
+    return encoder.encode(parts.join("/"));
+  }
+  function say(name) {
+    lock.querySelectorAll("[data-handover-message]").forEach(function (el) {
+      el.hidden = el.getAttribute("data-handover-message") !== name;
+    });
+  }
+  function wording(name) {
+    var el = document.querySelector('[data-handover-messages] [data-handover-message="' + name + '"]');
+    return el ? el.textContent : name;
+  }
+
+  function linkKey() {
+    var match = /(?:^#|&)k=([A-Za-z0-9_-]{43})(?:&|$)/.exec(location.hash);
+    if (!match) return null;
+    return bytes(match[1].replace(/-/g, "+").replace(/_/g, "/") + "=");
+  }
+  function normalise(passphrase) {
+    return passphrase.trim().toLowerCase().split(/[\s,.;:_-]+/).filter(Boolean).join(" ");
+  }
+
+  async function stretch(passphrase) {
+    var base = await subtle.importKey("raw", encoder.encode(normalise(passphrase)), "PBKDF2", false, ["deriveBits"]);
+    var bits = await subtle.deriveBits(
+      { name: "PBKDF2", hash: "SHA-256", salt: bytes(envelope.kdf.salt), iterations: envelope.kdf.iterations },
+      base, 256);
+    return new Uint8Array(bits);
+  }
+
+  async function keyEncryptionKey(passphrase) {
+    var raw;
+    if (envelope.mode === "link") {
+      raw = linkKey();
+    } else if (envelope.mode === "passphrase") {
+      raw = await stretch(passphrase);
+    } else {
+      var ikm = new Uint8Array(64);
+      ikm.set(linkKey(), 0);
+      ikm.set(await stretch(passphrase), 32);
+      var base = await subtle.importKey("raw", ikm, "HKDF", false, ["deriveBits"]);
+      raw = new Uint8Array(await subtle.deriveBits(
+        { name: "HKDF", hash: "SHA-256", salt: bytes(envelope.kdf.salt),
+          info: encoder.encode("handover/v1/link+passphrase") }, base, 256));
+    }
+    return subtle.importKey("raw", raw, "AES-GCM", false, ["decrypt"]);
+  }
+
+  async function unwrapContentKey(kek) {
+    var raw = await subtle.decrypt(
+      { name: "AES-GCM", iv: bytes(envelope.wrapped.nonce), additionalData: aad("wrap", envelope.slug, envelope.mode) },
+      kek, bytes(envelope.wrapped.ct));
+    return new Uint8Array(raw);
+  }
+
+  function Damaged() {}
+
+  async function openPage(contentKey) {
+    var key = await subtle.importKey("raw", contentKey, "AES-GCM", false, ["decrypt"]);
+    var plain;
+    try {
+      plain = await subtle.decrypt(
+        { name: "AES-GCM", iv: bytes(envelope.page.nonce), additionalData: aad("page", envelope.slug) },
+        key, bytes(envelope.page.ct));
+    } catch (error) {
+      throw new Damaged();
+    }
+    var payload = JSON.parse(new TextDecoder().decode(plain));
+    var holder = document.createElement("div");
+    holder.innerHTML = payload.html;
+    lock.replaceWith.apply(lock, Array.prototype.slice.call(holder.childNodes));
+    bindDownloads(key, payload.files);
+    var target = location.hash.length > 1 && !/k=/.test(location.hash) && document.getElementById(location.hash.slice(1));
+    if (target) target.scrollIntoView();
+    document.dispatchEvent(new CustomEvent("handover:opened", { detail: { slug: envelope.slug } }));
+  }
+
+  async function unlock(passphrase, remember) {
+    say("working");
+    if (form) form.setAttribute("aria-busy", "true");
+    var contentKey;
+    try {
+      contentKey = await unwrapContentKey(await keyEncryptionKey(passphrase));
+    } catch (error) {
+      say(envelope.mode === "link" ? "bad-link" : "wrong");
+      if (form) { form.removeAttribute("aria-busy"); form.querySelector("input").select(); }
+      return;
+    }
+    try {
+      await openPage(contentKey);
+    } catch (error) {
+      say("damaged");
+      if (form) form.hidden = true;
+      return;
+    }
+    if (remember) sessionStorage.setItem(storageName, base64(contentKey));
+  }
+
+  /* Files: fetched encrypted, decrypted chunk by chunk, saved under their real name. */
+  var MAGIC = "HOF1";
+
+  async function decryptFile(key, file) {
+    var response = await fetch(file.url, { credentials: "same-origin", referrerPolicy: "no-referrer" });
+    if (!response.ok) throw new Damaged();
+    var reader = response.body.getReader();
+    var pending = [], pendingLength = 0, parts = [], index = 0, chunkSize = null;
+    var count = Math.max(1, Math.ceil(file.size / file.chunk));
+
+    function take(length) {
+      var out = new Uint8Array(length), offset = 0;
+      while (offset < length) {
+        var head = pending[0], need = length - offset;
+        if (head.length <= need) { out.set(head, offset); offset += head.length; pending.shift(); }
+        else { out.set(head.subarray(0, need), offset); pending[0] = head.subarray(need); offset += need; }
+      }
+      pendingLength -= length;
+      return out;
+    }
+    function recordLength(i) {
+      var plain = i < count - 1 ? chunkSize : file.size - chunkSize * (count - 1);
+      return 12 + plain + 16;
+    }
+    async function drain() {
+      if (chunkSize === null && pendingLength >= 8) {
+        var header = take(8);
+        if (String.fromCharCode.apply(null, header.subarray(0, 4)) !== MAGIC) throw new Damaged();
+        chunkSize = new DataView(header.buffer).getUint32(4);
+        if (chunkSize !== file.chunk) throw new Damaged();
+      }
+      while (chunkSize !== null && index < count && pendingLength >= recordLength(index)) {
+        var record = take(recordLength(index));
+        var last = index === count - 1 ? 1 : 0;
+        var plain = await subtle.decrypt(
+          { name: "AES-GCM", iv: record.subarray(0, 12), additionalData: aad("file", envelope.slug, file.id, index, last) },
+          key, record.subarray(12));
+        parts.push(new Uint8Array(plain));
+        index += 1;
+      }
+    }
+    for (;;) {
+      var step = await reader.read();
+      if (step.done) break;
+      pending.push(step.value);
+      pendingLength += step.value.length;
+      await drain();
+    }
+    if (index !== count || pendingLength !== 0) throw new Damaged();
+    return new Blob(parts, { type: file.type });
+  }
+
+  function save(blob, name) {
+    var url = URL.createObjectURL(blob);
+    var link = document.createElement("a");
+    link.href = url;
+    link.download = name;
+    link.hidden = true;
+    document.body.appendChild(link);
+    link.click();
+    link.remove();
+    setTimeout(function () { URL.revokeObjectURL(url); }, 60000);
+  }
+
+  function bindDownloads(key, files) {
+    document.querySelectorAll("a[download]").forEach(function (anchor) {
+      var file = files[anchor.getAttribute("href")];
+      if (!file) return;
+      var label = anchor.textContent;
+      anchor.addEventListener("click", async function (event) {
+        event.preventDefault();
+        if (anchor.getAttribute("aria-busy")) return;
+        anchor.setAttribute("aria-busy", "true");
+        anchor.textContent = wording("file-working");
+        var problem = anchor.parentNode.querySelector(".handover-alert");
+        if (problem) problem.remove();
+        try {
+          save(await decryptFile(key, file), file.name);
+        } catch (error) {
+          var note = document.createElement("p");
+          note.className = "handover-alert";
+          note.setAttribute("role", "alert");
+          note.textContent = wording("file-damaged");
+          anchor.insertAdjacentElement("afterend", note);
+        } finally {
+          anchor.textContent = label;
+          anchor.removeAttribute("aria-busy");
+        }
+      });
+    });
+  }
+
+  async function start() {
+    if (!subtle) { say("unsupported"); return; }
+    var saved = sessionStorage.getItem(storageName);
+    if (saved) {
+      try { await openPage(bytes(saved)); return; } catch (error) { sessionStorage.removeItem(storageName); }
+    }
+    if (envelope.mode !== "passphrase" && !linkKey()) { say("bad-link"); return; }
+    if (envelope.mode === "link") { await unlock(null, false); return; }
+    form.hidden = false;
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      unlock(form.elements.passphrase.value, form.elements.remember.checked);
+    });
+    form.elements.passphrase.focus();
+  }
+
+  start();
+})();

@@ -1,0 +1,71 @@
+"""A second, independent reader of sealed pages and files, for tests.
+
+It follows SECURITY.md rather than generator/sealing.py, so a change to the format
+that the documentation does not describe fails here.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import struct
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from generator.keys import ClientKeys, MasterSecret
+from tests.conftest import TEST_SECRET
+
+SECRET = MasterSecret(TEST_SECRET.encode(), "test")
+
+
+def keys(client_id: str, key_version: int = 1) -> ClientKeys:
+    return SECRET.client_keys(client_id, key_version)
+
+
+def page_dir(site: Path, client_id: str, key_version: int = 1) -> Path:
+    return site / keys(client_id, key_version).slug
+
+
+def envelope(site: Path, client_id: str) -> dict[str, Any]:
+    html = (page_dir(site, client_id) / "index.html").read_text(encoding="utf-8")
+    found = re.search(
+        r'<script type="application/json" id="handover-envelope">(.*?)</script>', html
+    )
+    assert found, "no sealed envelope on the page"
+    return dict(json.loads(found.group(1)))
+
+
+def open_page(site: Path, client_id: str) -> tuple[str, dict[str, Any]]:
+    """The page's decrypted HTML and its file index."""
+    sealed = envelope(site, client_id)
+    client = keys(client_id)
+    aad = f"handover/v1/page/{client.slug}".encode()
+    plain = AESGCM(client.content_key).decrypt(
+        base64.b64decode(sealed["page"]["nonce"]), base64.b64decode(sealed["page"]["ct"]), aad
+    )
+    payload = json.loads(plain)
+    return payload["html"], payload["files"]
+
+
+def open_file(site: Path, client_id: str, href: str) -> bytes:
+    """The decrypted bytes behind a download link on the page."""
+    _, files = open_page(site, client_id)
+    entry = files[href]
+    client = keys(client_id)
+    data = (page_dir(site, client_id) / entry["url"]).read_bytes()
+    assert data[:4] == b"HOF1"
+    (chunk,) = struct.unpack(">I", data[4:8])
+    count = max(1, -(-entry["size"] // chunk))
+    offset, out = 8, b""
+    for index in range(count):
+        length = 12 + (chunk if index < count - 1 else entry["size"] - chunk * (count - 1)) + 16
+        record = data[offset : offset + length]
+        last = int(index == count - 1)
+        aad = f"handover/v1/file/{client.slug}/{entry['id']}/{index}/{last}".encode()
+        out += AESGCM(client.content_key).decrypt(record[:12], record[12:], aad)
+        offset += length
+    assert offset == len(data)
+    return out
