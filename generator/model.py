@@ -87,11 +87,21 @@ class Document(CaseModel):
     available_until: IsoDate | None = Field(
         None, description="Last day it can be downloaded; default: the deletion date."
     )
+    retain_until: IsoDate | None = Field(
+        None, description="The firm must keep its copy until this day (not before the deletion date)."
+    )
+    retention_basis: Text | None = Field(
+        None, description="Why it is kept, e.g. the statutory 10-year bookkeeping duty."
+    )
 
     @model_validator(mode="after")
     def _file_or_url(self) -> Document:
         if (self.file is None) == (self.url is None):
             raise PydanticCustomError("file_or_url", "give exactly one of `file` or `url`")
+        if (self.retain_until is None) != (self.retention_basis is None):
+            raise PydanticCustomError(
+                "retention_pair", "give `retain_until` and `retention_basis` together"
+            )
         return self
 
 
@@ -111,6 +121,50 @@ class Contact(CaseModel):
     role: Text | None = Field(None, description="Their role at the firm.")
     email: Email | None = Field(None, description="Their e-mail address.")
     phone: Text | None = Field(None, description="Their phone number.")
+
+
+Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
+
+
+class Invoice(CaseModel):
+    number: Text = Field(description="Invoice number as printed on it.")
+    amount: Annotated[float, Field(ge=0)] = Field(description="Amount, e.g. 1250.50.")
+    currency: Currency = Field(description="ISO 4217 code, e.g. EUR, CZK.")
+    due: IsoDate = Field(description="Due date.")
+    status: Literal["open", "paid"] = Field(description="open or paid; open ones are highlighted.")
+    url: WebUrl | None = Field(None, description="Where to view or pay it.")
+
+
+class Support(CaseModel):
+    what: Markdown = Field(description="The paid support offered after the end, Markdown.")
+    price: Text = Field(description="Its price, as it should read, e.g. 90 EUR per hour.")
+    until: IsoDate | None = Field(None, description="Last day the offer stands.")
+    email: Email | None = Field(None, description="Where to ask for it; default: the firm.")
+
+
+class Successor(CaseModel):
+    name: Text = Field(description="The new provider.")
+    contact: Text | None = Field(None, description="The person there.")
+    email: Email | None = Field(None, description="Their e-mail address.")
+    received: list[Text] = Field(
+        default_factory=list, description="What was handed over to them, one item per line."
+    )
+
+
+class Feedback(CaseModel):
+    url: WebUrl | None = Field(None, description="Address of an exit survey.")
+    email: Email | None = Field(None, description="Or an address for a pre-filled e-mail.")
+
+    @model_validator(mode="after")
+    def _url_or_email(self) -> Feedback:
+        if (self.url is None) == (self.email is None):
+            raise PydanticCustomError("url_or_email", "give exactly one of `url` or `email`")
+        return self
+
+
+class Acknowledged(CaseModel):
+    date: IsoDate = Field(description="When the client confirmed receipt.")
+    name: Text = Field(description="Who confirmed it.")
 
 
 class Internal(BaseModel):
@@ -146,7 +200,13 @@ class Case(CaseModel):
     key_version: Annotated[int, Field(ge=1)] = Field(
         1, description="Raise by one to replace this client's link, key and passphrase."
     )
+    legal_hold: bool = Field(
+        False, description="true stops every deletion (litigation, audit); the page says so."
+    )
     message: Markdown | None = Field(None, description="Personal thank-you note, Markdown.")
+    achievements: list[Text] = Field(
+        default_factory=list, description="Short list of results achieved together."
+    )
     services: list[Service] = Field(default_factory=list, description="What the firm did.")
     documents: list[Document] = Field(
         default_factory=list, description="What the client downloads."
@@ -155,4 +215,11 @@ class Case(CaseModel):
         default_factory=list, description="Account and access handover."
     )
     contacts: list[Contact] = Field(default_factory=list, description="Who to ask until the end.")
+    invoices: list[Invoice] = Field(default_factory=list, description="Final and open invoices.")
+    support: Support | None = Field(None, description="A paid support offer after the end.")
+    successor: Successor | None = Field(None, description="The provider the files went to.")
+    feedback: Feedback | None = Field(None, description="How to give feedback on leaving.")
+    acknowledged: Acknowledged | None = Field(
+        None, description="Staff record here when the client confirmed receipt."
+    )
     internal: Internal | None = Field(None, description="STAFF ONLY; never published.")

@@ -23,10 +23,11 @@ from mkdocs.plugins import BasePlugin
 from mkdocs.structure.files import File, Files, InclusionLevel
 from mkdocs.structure.pages import Page
 
+from generator.artifacts import build_artifacts
 from generator.cases import load_cases
 from generator.keys import MasterSecret, SecretError, load_master_secret
 from generator.problems import ProblemsFound
-from generator.rendering import PageView, Renderer, page_view
+from generator.rendering import Download, PageView, Renderer, page_view
 from generator.sealing import ACCESS_MODES, KeyCache, Seal, make_seals
 from generator.validation import ClientCase, FirmDefaults
 
@@ -37,6 +38,7 @@ FORBIDDEN_PLUGINS = ("search", "tags", "blog", "meta", "offline", "social", "pri
 SEALED_START, SEALED_END = "<!--handover:sealed-->", "<!--/handover:sealed-->"
 UNLOCK_TEMPLATE = "unlock.html.j2"
 KEY_CACHE = Path(".handover") / "cache" / "wrapped-keys.json"
+ARTIFACTS_CACHE = Path(".handover") / "cache" / "artifacts"
 
 
 class HandoverConfig(base.Config):
@@ -117,6 +119,7 @@ class HandoverPlugin(BasePlugin[HandoverConfig]):
 
     def on_config(self, config: MkDocsConfig) -> MkDocsConfig:
         _enforce_privacy(config)
+        _check_theme_languages(config, self.renderer(config).languages())
         return config
 
     def on_files(self, files: Files, /, *, config: MkDocsConfig) -> Files:
@@ -129,9 +132,13 @@ class HandoverPlugin(BasePlugin[HandoverConfig]):
         renderer = self.renderer(config)
         today = self.today or dt.date.today()
         self.views, self.seals = {}, {}
+        artifacts_dir = self.project_dir(config) / ARTIFACTS_CACHE
         for case, seal in zip(cases, seals, strict=True):
             slug = seal.keys.slug
             view = page_view(case, today, self.firm(config))
+            if view.phase != "deleted":
+                events = renderer.calendar_events(view)
+                view = view.with_artifacts(build_artifacts(view, events, artifacts_dir / case.id))
             self.views[slug] = view
             if not self.preview:
                 self.seals[slug] = seal
@@ -176,7 +183,7 @@ class HandoverPlugin(BasePlugin[HandoverConfig]):
             for download in self.views[slug].downloads
         ]
 
-        def encrypt(job: tuple[Seal, Any]) -> None:
+        def encrypt(job: tuple[Seal, Download]) -> None:
             seal, download = job
             name = seal.keys.file_name(download.site_path)
             seal.seal_file(
@@ -202,12 +209,11 @@ def _file_index(seal: Seal, view: PageView) -> dict[str, dict[str, Any]]:
 
     index = {}
     for download in view.downloads:
-        assert download.site_path and download.facts and download.source
         name = seal.keys.file_name(download.site_path)
-        index[download.href or ""] = {
+        index[download.href] = {
             "url": f"f/{name}",
             "id": name.removesuffix(".bin"),
-            "name": download.source.name,
+            "name": download.name,
             "type": download.media_type,
             "size": download.facts.size,
             "sha256": download.facts.sha256,
@@ -219,6 +225,20 @@ def _file_index(seal: Seal, view: PageView) -> dict[str, dict[str, Any]]:
 def _add_generated(files: Files, config: MkDocsConfig, src_uri: str, **source: Any) -> None:
     file = File.generated(config, src_uri, inclusion=InclusionLevel.NOT_IN_NAV, **source)
     files.append(file)
+
+
+def _check_theme_languages(config: MkDocsConfig, languages: set[str]) -> None:
+    """Each page's language must exist in the theme too (its buttons, its lang attribute)."""
+    missing = [
+        language
+        for language in sorted(languages)
+        if not any(Path(d, "partials", "languages", f"{language}.html").is_file() for d in config.theme.dirs)
+    ]
+    if missing:
+        raise PluginError(
+            f"the theme has no words for language(s) {', '.join(missing)}: add "
+            "partials/languages/<language>.html to site_templates/overrides"
+        )
 
 
 def _enforce_privacy(config: MkDocsConfig) -> None:

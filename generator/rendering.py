@@ -7,11 +7,13 @@ decides *what* is shown on a given day and hands it to the template.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import io
+import json
 import mimetypes
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any, Literal
@@ -30,8 +32,29 @@ from generator.validation import ClientCase
 
 SOURCE_LANGUAGE = "en"
 PAGE_TEMPLATE = "page.md.j2"
+CALENDAR_TEMPLATE = "calendar.json.j2"
 
 Phase = Literal["active", "ended", "deleted"]
+
+
+@dataclass(frozen=True)
+class Download:
+    """A file offered on the page: where the link points, and what the client saves."""
+
+    #: Path next to the page, e.g. ``files/documents/ledger 2025.pdf``.
+    site_path: str
+    name: str
+    source: Path
+    facts: FileFacts
+
+    @property
+    def href(self) -> str:
+        return quote(self.site_path)
+
+    @property
+    def media_type(self) -> str:
+        guessed, _ = mimetypes.guess_type(self.name)
+        return guessed or "application/octet-stream"
 
 
 @dataclass(frozen=True)
@@ -41,15 +64,34 @@ class DocumentView:
     document: Document
     available_until: dt.date
     available: bool
-    href: str | None
-    site_path: str | None
-    source: Path | None
+    #: The file offered for download (file documents that are still available).
+    download: Download | None
+    #: Facts of the source file, shown even after it is no longer offered.
     facts: FileFacts | None
 
     @property
-    def media_type(self) -> str:
-        guessed, _ = mimetypes.guess_type(self.source.name if self.source else "")
-        return guessed or "application/octet-stream"
+    def link(self) -> str | None:
+        """Where the title links: the download, or the external address."""
+        if not self.available:
+            return None
+        return self.download.href if self.download else self.document.url
+
+
+@dataclass(frozen=True)
+class Artifacts:
+    """What the build makes for the client besides their own files."""
+
+    archive: Download | None
+    manifest_json: Download
+    manifest_csv: Download
+    calendar: Download
+    #: SHA-256 of manifest.json: one value that pins down everything handed over.
+    fingerprint: str
+
+    @property
+    def downloads(self) -> list[Download]:
+        found = [self.archive] if self.archive else []
+        return [*found, self.manifest_json, self.manifest_csv, self.calendar]
 
 
 @dataclass(frozen=True)
@@ -61,27 +103,38 @@ class PageView:
     firm: dict[str, Any]
     documents: list[DocumentView]
     phase: Phase
-    categories: dict[str, list[DocumentView]] = field(default_factory=dict)
+    artifacts: Artifacts | None = None
 
     @property
-    def downloads(self) -> list[DocumentView]:
-        """Files copied into the site next to the page."""
-        return [view for view in self.documents if view.available and view.source]
+    def categories(self) -> dict[str, list[DocumentView]]:
+        grouped: dict[str, list[DocumentView]] = {}
+        for view in self.documents:
+            grouped.setdefault(view.document.category or "", []).append(view)
+        return grouped
+
+    @property
+    def files(self) -> list[Download]:
+        """The client's own files still on offer."""
+        return [view.download for view in self.documents if view.download]
+
+    @property
+    def downloads(self) -> list[Download]:
+        """Everything published next to the page."""
+        return self.files + (self.artifacts.downloads if self.artifacts else [])
+
+    @property
+    def retained(self) -> list[DocumentView]:
+        return [view for view in self.documents if view.document.retain_until]
+
+    def with_artifacts(self, artifacts: Artifacts) -> PageView:
+        return dataclasses.replace(self, artifacts=artifacts)
 
 
 def page_view(case: ClientCase, today: dt.date, firm: dict[str, Any]) -> PageView:
-    phase: Phase = (
-        "deleted"
-        if today > case.deletion_date
-        else "ended"
-        if today > case.case.service_end
-        else "active"
-    )
+    deleted = today > case.deletion_date and not case.case.legal_hold
+    phase: Phase = "deleted" if deleted else "ended" if today > case.case.service_end else "active"
     documents = [_document_view(case, document, today, phase) for document in case.case.documents]
-    categories: dict[str, list[DocumentView]] = {}
-    for view in documents:
-        categories.setdefault(view.document.category or "", []).append(view)
-    return PageView(case, today, firm, documents, phase, categories)
+    return PageView(case, today, firm, documents, phase)
 
 
 def _document_view(
@@ -91,12 +144,11 @@ def _document_view(
     available = phase != "deleted" and today <= until
     source = case.document_path(document)
     if source is None:
-        return DocumentView(
-            document, until, available, document.url if available else None, None, None, None
-        )
+        return DocumentView(document, until, available, None, None)
+    facts = file_facts(source)
     site_path = "files/" + Path(document.file or "").as_posix()
-    href = quote(site_path) if available else None
-    return DocumentView(document, until, available, href, site_path, source, file_facts(source))
+    download = Download(site_path, source.name, source, facts) if available else None
+    return DocumentView(document, until, available, download, facts)
 
 
 class Renderer:
@@ -106,14 +158,16 @@ class Renderer:
         self.templates_dir = templates_dir
         self.env = jinja2.Environment(
             loader=jinja2.FileSystemLoader(templates_dir),
-            autoescape=True,
+            # HTML and Markdown templates escape; JSON ones (read by Python) do not.
+            autoescape=lambda name: not (name or "").endswith(".json.j2"),
             undefined=jinja2.StrictUndefined,
-            extensions=["jinja2.ext.i18n"],
+            extensions=["jinja2.ext.i18n", "jinja2.ext.do"],
             trim_blocks=True,
             lstrip_blocks=True,
             keep_trailing_newline=True,
         )
         self.env.filters["markdown"] = lambda text: Markup(text or "")
+        self.env.filters["urlquote"] = lambda text: quote(str(text), safe="")
 
     def languages(self) -> set[str]:
         """English (the templates' own words) plus every language with a catalog."""
@@ -121,6 +175,11 @@ class Renderer:
 
     def render_page(self, view: PageView) -> str:
         return self.render(PAGE_TEMPLATE, view.case.language, view=view, case=view.case.case)
+
+    def calendar_events(self, view: PageView) -> list[dict[str, Any]]:
+        """The dates worth a reminder, worded in the page's language."""
+        text = self.render(CALENDAR_TEMPLATE, view.case.language, view=view, case=view.case.case)
+        return list(json.loads(text))
 
     def render(self, template: str, language: str, **context: Any) -> str:
         translations = _translations(self.templates_dir, language)
@@ -143,9 +202,8 @@ def _formatters(language: str) -> dict[str, Callable[..., str]]:
 def _filesize(size: int, locale: Locale) -> str:
     for unit, factor in (("gigabyte", 1e9), ("megabyte", 1e6), ("kilobyte", 1e3)):
         if size >= factor:
-            return units.format_unit(
-                round(size / factor, 1), f"digital-{unit}", "short", locale=locale
-            )
+            value = round(size / factor, 1)
+            return units.format_unit(value, f"digital-{unit}", "short", locale=locale)
     return units.format_unit(size, "digital-byte", "long", locale=locale)
 
 

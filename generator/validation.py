@@ -103,6 +103,14 @@ def _check_dates(case: ClientCase) -> list[_Finding]:
             )
         )
     for index, document in enumerate(case.case.documents):
+        if document.retain_until and document.retain_until < case.deletion_date:
+            found.append(
+                (
+                    ("documents", index, "retain_until"),
+                    f"{document.retain_until} is before the deletion date {case.deletion_date}; "
+                    "a document kept longer cannot be deleted sooner",
+                )
+            )
         if document.available_until and document.available_until > case.deletion_date:
             found.append(
                 (
@@ -164,6 +172,8 @@ def _message(error: Any, path: FieldPath) -> str:
     if kind in {"list_type", "model_type", "dict_type", "model_attributes_type"}:
         shape = "list" if kind == "list_type" else "mapping"
         return f"must be a {shape} (got {_describe(error['input'])})"
+    if kind in {"bool_type", "bool_parsing"}:
+        return f"must be true or false (got {_describe(error['input'])})"
     if kind == "string_too_short":
         return "must not be empty"
     if kind == "string_pattern_mismatch":
@@ -171,8 +181,19 @@ def _message(error: Any, path: FieldPath) -> str:
             f"is not a valid {'e-mail address' if 'email' in path else 'web address (https://…)'}"
         )
     if kind in {"greater_than_equal", "less_than_equal"}:
-        return f"must be between 0 and 3650 (got {error['input']!r})"
+        bounds = "at least {ge}".format(**context) if "ge" in context else "at most {le}".format(**context)
+        if path == ("retention_days",):
+            bounds = "between 0 and 3650"
+        return f"must be {bounds} (got {error['input']!r})"
     return str(error["msg"])
+
+
+def _pattern_message(path: FieldPath) -> str:
+    if "email" in path:
+        return "is not a valid e-mail address"
+    if "currency" in path:
+        return "must be a three-letter ISO 4217 code such as EUR, USD, CZK"
+    return "is not a valid web address (https://…)"
 
 
 def _unknown_key_message(path: FieldPath) -> str:

@@ -29,6 +29,12 @@ CHROMIUM_ARGS = [
 ]
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Module- and session-scoped fixtures build too: they need the secret before any test."""
+    os.environ["HANDOVER_SECRET"] = TEST_SECRET
+    os.environ["NO_MKDOCS_2_WARNING"] = "1"
+
+
 @pytest.fixture(autouse=True)
 def master_secret(monkeypatch: pytest.MonkeyPatch) -> str:
     """Every test runs with a known master secret, as CI does with its repository secret."""
@@ -104,7 +110,6 @@ def minimal_case(project: Project) -> Path:
 @pytest.fixture(scope="session")
 def example_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The repo's own example portal, built once for the whole session."""
-    os.environ["HANDOVER_SECRET"] = TEST_SECRET
     site = tmp_path_factory.mktemp("example") / "site"
     result = CliRunner().invoke(
         cli,

@@ -40,26 +40,30 @@ def test_new_refuses_bad_ids_and_existing_cases(project: Project) -> None:
 
 
 def test_links_lists_each_client_with_its_page_url(project: Project, minimal_case: Path) -> None:
-    project.write_case("second", "client: {name: Second Client}\nservice_end: 2026-12-31\n")
+    project.write_case(
+        "second", "client: {name: Second Client}\naccess: link\nservice_end: 2026-12-31\n"
+    )
     result = project.run("links", "--json")
     assert result.exit_code == 0, result.output
-    links = json.loads(result.stdout)
-    assert links == [
-        {
-            "id": "minimal",
-            "name": "Minimal Client Ltd",
-            "url": f"https://handover.example.com/{SLUG('minimal')}/",
-        },
-        {
-            "id": "second",
-            "name": "Second Client",
-            "url": f"https://handover.example.com/{SLUG('second')}/",
-        },
-    ]
-    text = project.run("links").output.splitlines()
-    assert (
-        text[0] == f"minimal\tMinimal Client Ltd\thttps://handover.example.com/{SLUG('minimal')}/"
-    )
+    minimal, second = json.loads(result.stdout)
+    keys = MasterSecret(TEST_SECRET.encode(), "test").client_keys
+    assert minimal == {
+        "id": "minimal",
+        "name": "Minimal Client Ltd",
+        "access": "passphrase",
+        "url": f"https://handover.example.com/{SLUG('minimal')}/",
+        "passphrase": keys("minimal").passphrase,
+    }
+    assert second == {
+        "id": "second",
+        "name": "Second Client",
+        "access": "link",
+        "url": f"https://handover.example.com/{SLUG('second')}/#{keys('second').link_fragment}",
+        "passphrase": None,
+    }
+    text = project.run("links").output
+    assert f"  link:       https://handover.example.com/{SLUG('minimal')}/\n" in text
+    assert f"  passphrase: {keys('minimal').passphrase}" in text
 
 
 def test_page_paths_are_unguessable_and_stable() -> None:

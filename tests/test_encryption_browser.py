@@ -13,6 +13,7 @@ import pytest
 
 from generator.keys import MasterSecret
 from tests.conftest import TEST_SECRET, Project
+from tests.sealed import open_page as open_sealed_page
 
 pytestmark = pytest.mark.browser
 SECRET = MasterSecret(TEST_SECRET.encode(), "test")
@@ -37,6 +38,11 @@ def build(project: Project, access: str) -> tuple[str, Any]:
     assert result.exit_code == 0, result.output
     links = json.loads(project.run("links", "--json").stdout)
     return links[0]["url"].replace("https://handover.example.com/", ""), links[0]
+
+
+def ledger_url(project: Project) -> str:
+    _, files = open_sealed_page(project.site, "sealed")
+    return str(files["files/documents/ledger.csv"]["url"])
 
 
 def open_page(browser: Any, base: str, path: str) -> Any:
@@ -147,7 +153,7 @@ def test_tampered_file_is_refused_with_a_message(
     project: Project, browser: Any, http_site: Callable[[Path], str]
 ) -> None:
     path, link = build(project, "passphrase")
-    (sealed,) = (project.site / path / "f").iterdir()
+    sealed = project.site / path / ledger_url(project)
     data = bytearray(sealed.read_bytes())
     data[-100] ^= 1
     sealed.write_bytes(bytes(data))
@@ -165,7 +171,7 @@ def test_truncated_file_is_refused(
     project: Project, browser: Any, http_site: Callable[[Path], str]
 ) -> None:
     path, link = build(project, "passphrase")
-    (sealed,) = (project.site / path / "f").iterdir()
+    sealed = project.site / path / ledger_url(project)
     data = sealed.read_bytes()
     sealed.write_bytes(data[: 8 + 12 + (1 << 20) + 16])  # only the first whole chunk
     page = open_page(browser, http_site(project.site), path)

@@ -1,0 +1,155 @@
+"""Stage 3b: what the build makes for each client besides their own files.
+
+* ``manifest.json`` / ``manifest.csv``: every file handed over, with size and SHA-256;
+  the SHA-256 of ``manifest.json`` is the handover's fingerprint.
+* a ZIP of all available files plus both manifests (the portable copy GDPR Art. 20 asks for);
+* an ``.ics`` calendar of the dates that matter, each with a reminder.
+
+All three are deterministic: the same case on the same day gives the same bytes, and
+the ZIP is reused from the cache while the manifest (hence its content) is unchanged.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import io
+import json
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import icalendar
+
+from generator.files import file_facts
+from generator.rendering import Artifacts, Download, PageView
+
+#: A fixed timestamp for ZIP entries, so the archive depends on content only.
+ZIP_TIME = (2000, 1, 1, 0, 0, 0)
+#: Formats that are compressed already; storing them saves time and loses nothing.
+STORED_SUFFIXES = {".zip", ".pdf", ".jpg", ".jpeg", ".png", ".gz", ".xlsx", ".docx", ".mp4"}
+REMINDER = dt.timedelta(days=-1, hours=-15)  # 09:00 two days before an all-day event
+MANIFEST_FIELDS = ["title", "category", "file", "size", "sha256", "available_until"]
+
+
+def build_artifacts(view: PageView, events: list[dict[str, Any]], folder: Path) -> Artifacts:
+    """Write the manifests, ZIP and calendar for ``view`` into ``folder`` (a cache)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    prefix = view.case.id
+    entries = manifest_entries(view)
+    manifest_json = _json_bytes(entries)
+    fingerprint = hashlib.sha256(manifest_json).hexdigest()
+    written = {
+        "manifest.json": manifest_json,
+        "manifest.csv": _csv_bytes(entries),
+        "calendar.ics": calendar_bytes(view, events),
+    }
+    paths = {name: _write_if_changed(folder / f"{prefix}-{name}", data) for name, data in written.items()}
+    archive = _archive(view, folder / f"{prefix}-{fingerprint[:16]}.zip", written) if entries else None
+    _remove_stale(folder, {*paths.values(), *([archive] if archive else [])})
+
+    def offer(path: Path, name: str) -> Download:
+        return Download(f"files/{name}", name, path, file_facts(path))  # site path, name
+
+    return Artifacts(
+        archive=offer(archive, f"{prefix}-documents.zip") if archive else None,
+        manifest_json=offer(paths["manifest.json"], f"{prefix}-manifest.json"),
+        manifest_csv=offer(paths["manifest.csv"], f"{prefix}-manifest.csv"),
+        calendar=offer(paths["calendar.ics"], f"{prefix}-calendar.ics"),
+        fingerprint=fingerprint,
+    )
+
+
+def manifest_entries(view: PageView) -> list[dict[str, Any]]:
+    return [
+        {
+            "title": item.document.title,
+            "category": item.document.category or "",
+            "file": item.document.file,
+            "size": item.download.facts.size,
+            "sha256": item.download.facts.sha256,
+            "available_until": item.available_until.isoformat(),
+        }
+        for item in view.documents
+        if item.download
+    ]
+
+
+def calendar_bytes(view: PageView, events: list[dict[str, Any]]) -> bytes:
+    """RFC 5545: all-day events, each with a display alarm; stable UIDs and stamps."""
+    calendar = icalendar.Calendar()
+    calendar.add("prodid", "-//handover//handover page//EN")
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    calendar.add("method", "PUBLISH")
+    calendar.add("x-wr-calname", view.firm["name"])
+    stamp = dt.datetime.combine(view.today, dt.time(0, 0), tzinfo=dt.UTC)
+    for index, item in enumerate(events):
+        day = dt.date.fromisoformat(item["date"])
+        event = icalendar.Event()
+        uid = hashlib.sha256(f"{view.case.id}/{index}/{item['summary']}".encode()).hexdigest()[:32]
+        event.add("uid", f"{uid}@handover")
+        event.add("dtstamp", stamp)
+        event.add("dtstart", day)
+        event.add("dtend", day + dt.timedelta(days=1))
+        event.add("summary", item["summary"])
+        if item.get("description"):
+            event.add("description", item["description"])
+        event.add("transp", "TRANSPARENT")
+        alarm = icalendar.Alarm()
+        alarm.add("action", "DISPLAY")
+        alarm.add("description", item["summary"])
+        alarm.add("trigger", REMINDER)
+        event.add_component(alarm)
+        calendar.add_component(event)
+    return bytes(calendar.to_ical())
+
+
+def _archive(view: PageView, path: Path, manifests: dict[str, bytes]) -> Path:
+    """The ZIP, written once per distinct content: its name carries the fingerprint."""
+    if path.is_file():
+        return path
+    temporary = path.with_suffix(".partial")
+    with zipfile.ZipFile(temporary, "w") as archive:
+        for item in view.documents:
+            if item.download and item.document.file:
+                info = zipfile.ZipInfo(Path(item.document.file).as_posix(), ZIP_TIME)
+                stored = item.download.source.suffix.lower() in STORED_SUFFIXES
+                info.compress_type = zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED
+                info.external_attr = 0o644 << 16
+                with item.download.source.open("rb") as source, archive.open(info, "w") as target:
+                    while chunk := source.read(1 << 20):
+                        target.write(chunk)
+        for name in ("manifest.json", "manifest.csv"):
+            info = zipfile.ZipInfo(name, ZIP_TIME)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            archive.writestr(info, manifests[name])
+    temporary.replace(path)
+    return path
+
+
+def _json_bytes(entries: list[dict[str, Any]]) -> bytes:
+    return (json.dumps({"files": entries}, ensure_ascii=False, indent=2) + "\n").encode()
+
+
+def _csv_bytes(entries: list[dict[str, Any]]) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=MANIFEST_FIELDS, lineterminator="\r\n")
+    writer.writeheader()
+    writer.writerows(entries)
+    return buffer.getvalue().encode("utf-8-sig")  # the BOM makes Excel read UTF-8
+
+
+def _write_if_changed(path: Path, data: bytes) -> Path:
+    """Leave unchanged files alone, so their mtime (and later caches) stay valid."""
+    if not path.is_file() or path.read_bytes() != data:
+        path.write_bytes(data)
+    return path
+
+
+def _remove_stale(folder: Path, keep: set[Path]) -> None:
+    for path in folder.iterdir():
+        if path not in keep:
+            path.unlink(missing_ok=True)
