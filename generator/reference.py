@@ -63,7 +63,13 @@ def _type_name(annotation: Any) -> str:
         return " \\| ".join(f"`{a}`" for a in typing.get_args(annotation))
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return "mapping"
-    names = {"str": "text", "date": "date", "int": "whole number", "float": "number"}
+    names = {
+        "str": "text",
+        "date": "date",
+        "int": "whole number",
+        "float": "number",
+        "bool": "`true` \\| `false`",
+    }
     return names.get(getattr(annotation, "__name__", ""), str(annotation))
 
 

@@ -204,7 +204,7 @@ def _filesize(size: int, locale: Locale) -> str:
         if size >= factor:
             value = round(size / factor, 1)
             return units.format_unit(value, f"digital-{unit}", "short", locale=locale)
-    return units.format_unit(size, "digital-byte", "long", locale=locale)
+    return units.format_unit(size, "digital-byte", "short", locale=locale)
 
 
 def _catalog_languages(templates_dir: Path) -> list[str]:

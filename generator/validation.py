@@ -177,9 +177,7 @@ def _message(error: Any, path: FieldPath) -> str:
     if kind == "string_too_short":
         return "must not be empty"
     if kind == "string_pattern_mismatch":
-        return (
-            f"is not a valid {'e-mail address' if 'email' in path else 'web address (https://…)'}"
-        )
+        return _pattern_message(path)
     if kind in {"greater_than_equal", "less_than_equal"}:
         bounds = "at least {ge}".format(**context) if "ge" in context else "at most {le}".format(**context)
         if path == ("retention_days",):

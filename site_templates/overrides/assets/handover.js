@@ -4,9 +4,53 @@
 (function () {
   "use strict";
 
+  /* What the open page does, sealed or not: ticks that persist, deadlines that turn red. */
+  function isoToday() {
+    var now = new Date();
+    var pad = function (n) { return String(n).padStart(2, "0"); };
+    return now.getFullYear() + "-" + pad(now.getMonth() + 1) + "-" + pad(now.getDate());
+  }
+
+  function enhance(root) {
+    var storeName = "handover:checklist:" + location.pathname;
+    var ticked = {};
+    try { ticked = JSON.parse(localStorage.getItem(storeName) || "{}"); } catch (error) { ticked = {}; }
+    root.querySelectorAll(".task-list-item input[type=checkbox]").forEach(function (box, index) {
+      var item = box.closest(".task-list-item");
+      box.disabled = false;
+      box.setAttribute("aria-label", item ? item.textContent.trim() : "");
+      box.checked = ticked[index] === true;
+      box.addEventListener("change", function () {
+        if (box.checked) ticked[index] = true; else delete ticked[index];
+        try { localStorage.setItem(storeName, JSON.stringify(ticked)); } catch (error) { /* private mode */ }
+      });
+    });
+    var today = isoToday();
+    root.querySelectorAll("[data-due]").forEach(function (deadline) {
+      if (deadline.getAttribute("data-due") < today) {
+        deadline.classList.add("handover-overdue");
+        var label = document.createElement("strong");
+        label.textContent = " · " + deadline.getAttribute("data-overdue");
+        deadline.appendChild(label);
+      }
+    });
+    root.querySelectorAll("[data-handover-print]").forEach(function (button) {
+      button.hidden = false;
+      button.addEventListener("click", function () { window.print(); });
+    });
+  }
+
+  document.addEventListener("handover:opened", function () {
+    enhance(document.querySelector("[data-handover-page]") || document);
+  });
+
   var source = document.getElementById("handover-envelope");
   var lock = document.querySelector("[data-handover-lock]");
-  if (!source || !lock) return;
+  if (!source || !lock) {
+    var plain = document.querySelector("[data-handover-page]");
+    if (plain) enhance(plain);
+    return;
+  }
 
   var envelope = JSON.parse(source.textContent);
   var subtle = window.crypto && window.crypto.subtle;
