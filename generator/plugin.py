@@ -25,8 +25,11 @@ from mkdocs.structure.pages import Page
 
 from generator.artifacts import build_artifacts
 from generator.cases import load_cases
+from generator.certificates import make_certificate
+from generator.files import file_facts
 from generator.keys import MasterSecret, SecretError, load_master_secret
 from generator.problems import ProblemsFound
+from generator.progress import progress
 from generator.rendering import Download, PageView, Renderer, page_view
 from generator.sealing import ACCESS_MODES, KeyCache, Seal, make_seals
 from generator.validation import ClientCase, FirmDefaults
@@ -39,6 +42,7 @@ SEALED_START, SEALED_END = "<!--handover:sealed-->", "<!--/handover:sealed-->"
 UNLOCK_TEMPLATE = "unlock.html.j2"
 KEY_CACHE = Path(".handover") / "cache" / "wrapped-keys.json"
 ARTIFACTS_CACHE = Path(".handover") / "cache" / "artifacts"
+CERTIFICATES_CACHE = Path(".handover") / "cache" / "certificates"
 
 
 class HandoverConfig(base.Config):
@@ -112,6 +116,22 @@ class HandoverPlugin(BasePlugin[HandoverConfig]):
         cache.save()
         return seals
 
+    def certificate(self, config: MkDocsConfig, case: ClientCase) -> Download:
+        """The case's signed deletion certificate, offered on its page as a download."""
+        data = make_certificate(
+            self.secret(config),
+            firm=config.site_name,
+            client_id=case.id,
+            client_name=case.case.client.name,
+            deletions=case.deletions,
+        )
+        name = f"{case.id}-deletion-certificate.json"
+        path = self.project_dir(config) / CERTIFICATES_CACHE / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.is_file() or path.read_bytes() != data:
+            path.write_bytes(data)
+        return Download(f"files/{name}", name, path, file_facts(path))
+
     # -- MkDocs events ------------------------------------------------------------
 
     def on_startup(self, *, command: str, dirty: bool) -> None:
@@ -129,25 +149,41 @@ class HandoverPlugin(BasePlugin[HandoverConfig]):
             raise PluginError(problems.report()) from None
         self.preloaded = None
         seals = self.seal_cases(config, cases)
-        renderer = self.renderer(config)
         today = self.today or dt.date.today()
+        renderer = self.renderer(config)
         self.views, self.seals = {}, {}
-        artifacts_dir = self.project_dir(config) / ARTIFACTS_CACHE
-        for case, seal in zip(cases, seals, strict=True):
-            slug = seal.keys.slug
-            view = page_view(case, today, self.firm(config))
-            if view.phase != "deleted":
-                events = renderer.calendar_events(view)
-                view = view.with_artifacts(build_artifacts(view, events, artifacts_dir / case.id))
-            self.views[slug] = view
-            if not self.preview:
-                self.seals[slug] = seal
-            _add_generated(files, config, f"{slug}/index.md", content=renderer.render_page(view))
-            for download in view.downloads if self.preview else []:
-                _add_generated(
-                    files, config, f"{slug}/{download.site_path}", abs_src_path=str(download.source)
-                )
+        with progress("Preparing client pages", len(cases)) as advance:
+            for case, seal in zip(cases, seals, strict=True):
+                self.add_case(files, config, renderer, case, seal, today)
+                advance()
         return files
+
+    def add_case(
+        self,
+        files: Files,
+        config: MkDocsConfig,
+        renderer: Renderer,
+        case: ClientCase,
+        seal: Seal,
+        today: dt.date,
+    ) -> None:
+        """One client's page, artifacts and certificate (and in previews, plain files)."""
+        slug = seal.keys.slug
+        view = page_view(case, today, self.firm(config))
+        if view.phase != "deleted":
+            events = renderer.calendar_events(view)
+            cache = self.project_dir(config) / ARTIFACTS_CACHE / case.id
+            view = view.with_artifacts(build_artifacts(view, events, cache))
+        if case.deletions:
+            view = view.with_certificate(self.certificate(config, case))
+        self.views[slug] = view
+        if not self.preview:
+            self.seals[slug] = seal
+        _add_generated(files, config, f"{slug}/index.md", content=renderer.render_page(view))
+        for download in view.downloads if self.preview else []:
+            _add_generated(
+                files, config, f"{slug}/{download.site_path}", abs_src_path=str(download.source)
+            )
 
     def on_post_page(self, output: str, /, *, page: Page, config: MkDocsConfig) -> str:
         slug = page.file.src_uri.split("/", 1)[0]
@@ -193,8 +229,9 @@ class HandoverPlugin(BasePlugin[HandoverConfig]):
                 download.facts.sha256,
             )
 
-        with ThreadPoolExecutor() as pool:
-            list(pool.map(encrypt, jobs))
+        with progress("Encrypting files", len(jobs)) as advance, ThreadPoolExecutor() as pool:
+            for _ in pool.map(encrypt, jobs):
+                advance()
 
     def on_serve(self, server: Any, /, *, config: MkDocsConfig, builder: Any) -> Any:
         for cases_dir in self.case_dirs(config):
@@ -232,7 +269,10 @@ def _check_theme_languages(config: MkDocsConfig, languages: set[str]) -> None:
     missing = [
         language
         for language in sorted(languages)
-        if not any(Path(d, "partials", "languages", f"{language}.html").is_file() for d in config.theme.dirs)
+        if not any(
+            Path(d, "partials", "languages", f"{language}.html").is_file()
+            for d in config.theme.dirs
+        )
     ]
     if missing:
         raise PluginError(

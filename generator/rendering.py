@@ -26,6 +26,7 @@ from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
 from markupsafe import Markup
 
+from generator.deletions import Deletion
 from generator.files import FileFacts, file_facts
 from generator.model import Document
 from generator.validation import ClientCase
@@ -68,6 +69,8 @@ class DocumentView:
     download: Download | None
     #: Facts of the source file, shown even after it is no longer offered.
     facts: FileFacts | None
+    #: Set once ``handover purge`` deleted the file from the firm's records.
+    deletion: Deletion | None = None
 
     @property
     def link(self) -> str | None:
@@ -104,6 +107,8 @@ class PageView:
     documents: list[DocumentView]
     phase: Phase
     artifacts: Artifacts | None = None
+    #: The signed deletion certificate, once anything was purged.
+    certificate: Download | None = None
 
     @property
     def categories(self) -> dict[str, list[DocumentView]]:
@@ -120,7 +125,8 @@ class PageView:
     @property
     def downloads(self) -> list[Download]:
         """Everything published next to the page."""
-        return self.files + (self.artifacts.downloads if self.artifacts else [])
+        found = self.files + (self.artifacts.downloads if self.artifacts else [])
+        return found + ([self.certificate] if self.certificate else [])
 
     @property
     def retained(self) -> list[DocumentView]:
@@ -128,6 +134,9 @@ class PageView:
 
     def with_artifacts(self, artifacts: Artifacts) -> PageView:
         return dataclasses.replace(self, artifacts=artifacts)
+
+    def with_certificate(self, certificate: Download) -> PageView:
+        return dataclasses.replace(self, certificate=certificate)
 
 
 def page_view(case: ClientCase, today: dt.date, firm: dict[str, Any]) -> PageView:
@@ -145,6 +154,9 @@ def _document_view(
     source = case.document_path(document)
     if source is None:
         return DocumentView(document, until, available, None, None)
+    deletion = case.deletion_of(document)
+    if deletion is not None and not source.is_file():
+        return DocumentView(document, until, False, None, deletion.facts, deletion)
     facts = file_facts(source)
     site_path = "files/" + Path(document.file or "").as_posix()
     download = Download(site_path, source.name, source, facts) if available else None

@@ -15,6 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from generator.deletions import Deletion, deleted_files, read_record
 from generator.loading import SourceDocument
 from generator.model import AccessMode, Case, Document
 from generator.problems import FieldPath, Problem, format_field_path
@@ -40,6 +41,8 @@ class ClientCase:
     language: str
     deletion_date: dt.date
     access: AccessMode
+    #: What ``handover purge`` already deleted from the folder (``deletion-record.yaml``).
+    deletions: tuple[Deletion, ...] = ()
 
     @property
     def source(self) -> Path:
@@ -51,13 +54,23 @@ class ClientCase:
     def document_path(self, document: Document) -> Path | None:
         return self.folder / document.file if document.file else None
 
+    def deletion_of(self, document: Document) -> Deletion | None:
+        """The record of this document's file being purged, if it was."""
+        if not document.file:
+            return None
+        return deleted_files(list(self.deletions)).get(Path(document.file).as_posix())
+
 
 def validate_case(
     case_id: str, source: SourceDocument, defaults: FirmDefaults
 ) -> tuple[ClientCase | None, list[Problem]]:
     if not isinstance(source.data, dict):
         return None, [Problem(source.path, 1, "", "a case file must be a mapping of fields")]
-    file_problems = [_located(source, *found) for found in _check_files(source)]
+    deletions, record_problems = read_record(source.path.parent)
+    purged = set(deleted_files(deletions))
+    file_problems = record_problems + [
+        _located(source, *found) for found in _check_files(source, purged)
+    ]
     try:
         case = Case.model_validate(source.data)
     except ValidationError as error:
@@ -69,7 +82,9 @@ def validate_case(
         days=case.retention_days if case.retention_days is not None else defaults.retention_days
     )
     access = case.access or defaults.access
-    client_case = ClientCase(case_id, source.path.parent, case, language, deletion_date, access)
+    client_case = ClientCase(
+        case_id, source.path.parent, case, language, deletion_date, access, tuple(deletions)
+    )
     problems = [
         *file_problems,
         *(_located(source, *found) for found in _check_language(client_case, defaults)),
@@ -121,8 +136,9 @@ def _check_dates(case: ClientCase) -> list[_Finding]:
     return found
 
 
-def _check_files(source: SourceDocument) -> list[_Finding]:
-    """Checked on the raw data, so file problems show even when other fields are wrong."""
+def _check_files(source: SourceDocument, purged: Collection[str]) -> list[_Finding]:
+    """Checked on the raw data, so file problems show even when other fields are wrong.
+    A file that ``handover purge`` deleted (in ``purged``) may be missing."""
     documents = source.data.get("documents")
     if not isinstance(documents, list):
         return []
@@ -131,6 +147,8 @@ def _check_files(source: SourceDocument) -> list[_Finding]:
     for index, document in enumerate(documents):
         file = document.get("file") if isinstance(document, dict) else None
         if isinstance(file, str) and file.strip():
+            if Path(file.strip()).as_posix() in purged and not (folder / file.strip()).exists():
+                continue
             problem = _file_problem(folder, file.strip())
             if problem:
                 found.append((("documents", index, "file"), problem))
@@ -179,7 +197,11 @@ def _message(error: Any, path: FieldPath) -> str:
     if kind == "string_pattern_mismatch":
         return _pattern_message(path)
     if kind in {"greater_than_equal", "less_than_equal"}:
-        bounds = "at least {ge}".format(**context) if "ge" in context else "at most {le}".format(**context)
+        bounds = (
+            "at least {ge}".format(**context)
+            if "ge" in context
+            else "at most {le}".format(**context)
+        )
         if path == ("retention_days",):
             bounds = "between 0 and 3650"
         return f"must be {bounds} (got {error['input']!r})"

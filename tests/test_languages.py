@@ -108,7 +108,9 @@ def portal(tmp_path_factory: pytest.TempPathFactory) -> Project:
     """One client per language, each with every section of the page."""
     project = Project(tmp_path_factory.mktemp("languages"))
     for language in [*LANGUAGES, "en"]:
-        project.write_case(language, FULL_CASE.replace("language: en", f"language: {language}"), FILES)
+        project.write_case(
+            language, FULL_CASE.replace("language: en", f"language: {language}"), FILES
+        )
     result = project.run("build", "--today", "2026-12-01")
     assert result.exit_code == 0, result.output
     return project
@@ -150,5 +152,6 @@ def test_every_language_has_a_theme_translation() -> None:
     config = load_config(str(REPO / "mkdocs.yml"))
     for language in LANGUAGES:
         assert any(
-            Path(d, "partials", "languages", f"{language}.html").is_file() for d in config.theme.dirs
+            Path(d, "partials", "languages", f"{language}.html").is_file()
+            for d in config.theme.dirs
         ), language
