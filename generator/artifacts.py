@@ -22,7 +22,7 @@ from typing import Any
 
 import icalendar
 
-from generator.files import file_facts
+from generator.files import FactsOf, file_facts
 from generator.rendering import Artifacts, Download, PageView
 
 #: A fixed timestamp for ZIP entries, so the archive depends on content only.
@@ -33,7 +33,9 @@ REMINDER = dt.timedelta(days=-1, hours=-15)  # 09:00 two days before an all-day 
 MANIFEST_FIELDS = ["title", "category", "file", "size", "sha256", "available_until"]
 
 
-def build_artifacts(view: PageView, events: list[dict[str, Any]], folder: Path) -> Artifacts:
+def build_artifacts(
+    view: PageView, events: list[dict[str, Any]], folder: Path, facts_of: FactsOf = file_facts
+) -> Artifacts:
     """Write the manifests, ZIP and calendar for ``view`` into ``folder`` (a cache)."""
     folder.mkdir(parents=True, exist_ok=True)
     prefix = view.case.id
@@ -45,12 +47,16 @@ def build_artifacts(view: PageView, events: list[dict[str, Any]], folder: Path) 
         "manifest.csv": _csv_bytes(entries),
         "calendar.ics": calendar_bytes(view, events),
     }
-    paths = {name: _write_if_changed(folder / f"{prefix}-{name}", data) for name, data in written.items()}
-    archive = _archive(view, folder / f"{prefix}-{fingerprint[:16]}.zip", written) if entries else None
+    paths = {
+        name: _write_if_changed(folder / f"{prefix}-{name}", data) for name, data in written.items()
+    }
+    archive = (
+        _archive(view, folder / f"{prefix}-{fingerprint[:16]}.zip", written) if entries else None
+    )
     _remove_stale(folder, {*paths.values(), *([archive] if archive else [])})
 
     def offer(path: Path, name: str) -> Download:
-        return Download(f"files/{name}", name, path, file_facts(path))  # site path, name
+        return Download(f"files/{name}", name, path, facts_of(path))
 
     return Artifacts(
         archive=offer(archive, f"{prefix}-documents.zip") if archive else None,

@@ -1,8 +1,17 @@
-"""Facts about the files a client downloads: size and SHA-256, read in chunks."""
+"""Facts about the files a client downloads: size and SHA-256, read in chunks.
+
+Hashing is the one thing a build would otherwise do to every byte of every file on
+every run (a single case may hold a file of hundreds of megabytes), so facts are kept
+between builds in a cache outside git, keyed by path, size and modification time.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import json
+import os
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +24,10 @@ class FileFacts:
     sha256: str
 
 
+#: Anything that tells the facts of a file: ``file_facts`` itself or a cache's ``facts``.
+FactsOf = Callable[[Path], FileFacts]
+
+
 def file_facts(path: Path) -> FileFacts:
     """Hash in 1 MiB chunks so memory stays flat whatever the file's size."""
     digest = hashlib.sha256()
@@ -24,3 +37,42 @@ def file_facts(path: Path) -> FileFacts:
             digest.update(chunk)
             size += len(chunk)
     return FileFacts(size, digest.hexdigest())
+
+
+class FactsCache:
+    """File facts from earlier builds, trusted while a file's size and mtime are unchanged."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._entries: dict[str, list[int | str]] = {}
+        self._used: dict[str, list[int | str]] = {}
+        try:
+            self._entries = json.loads(path.read_text())
+        except (OSError, ValueError):
+            self._entries = {}
+
+    def facts(self, file: Path) -> FileFacts:
+        stat = file.stat()
+        key = str(file.absolute())
+        entry = self._entries.get(key)
+        if entry is None or entry[:2] != [stat.st_size, stat.st_mtime_ns]:
+            found = file_facts(file)
+            entry = [found.size, stat.st_mtime_ns, found.sha256]
+            self._entries[key] = entry
+        self._used[key] = entry
+        return FileFacts(int(entry[0]), str(entry[2]))
+
+    def prime(self, files: Iterable[Path]) -> None:
+        """Hash the files not cached yet, on every core (hashlib releases the GIL)."""
+        with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+            list(pool.map(self.facts, files))
+
+    def save(self) -> None:
+        """Keep only what this build used, so deleted and renamed files drop out."""
+        if self._used == self._entries and self.path.exists():
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = self.path.with_suffix(".tmp")
+        temporary.write_text(json.dumps(self._used, sort_keys=True))
+        temporary.replace(self.path)
+        self._entries = dict(self._used)

@@ -26,12 +26,12 @@ from mkdocs.structure.pages import Page
 from generator.artifacts import build_artifacts
 from generator.cases import load_cases
 from generator.certificates import make_certificate
-from generator.files import file_facts
+from generator.files import FactsCache
 from generator.keys import MasterSecret, SecretError, load_master_secret
 from generator.problems import ProblemsFound
 from generator.progress import progress
 from generator.rendering import Download, PageView, Renderer, page_view
-from generator.sealing import ACCESS_MODES, KeyCache, Seal, make_seals
+from generator.sealing import ACCESS_MODES, KeyCache, Seal, SealedFiles, make_seals
 from generator.validation import ClientCase, FirmDefaults
 
 log = logging.getLogger("mkdocs.plugins.handover")
@@ -43,6 +43,8 @@ UNLOCK_TEMPLATE = "unlock.html.j2"
 KEY_CACHE = Path(".handover") / "cache" / "wrapped-keys.json"
 ARTIFACTS_CACHE = Path(".handover") / "cache" / "artifacts"
 CERTIFICATES_CACHE = Path(".handover") / "cache" / "certificates"
+FACTS_CACHE = Path(".handover") / "cache" / "file-facts.json"
+SEALED_CACHE = Path(".handover") / "cache" / "sealed"
 
 
 class HandoverConfig(base.Config):
@@ -68,6 +70,7 @@ class HandoverPlugin(BasePlugin[HandoverConfig]):
         self.preview = False
         self.views: dict[str, PageView] = {}
         self.seals: dict[str, Seal] = {}
+        self.facts: FactsCache | None = None
 
     # -- settings -----------------------------------------------------------------
 
@@ -130,7 +133,7 @@ class HandoverPlugin(BasePlugin[HandoverConfig]):
         path.parent.mkdir(parents=True, exist_ok=True)
         if not path.is_file() or path.read_bytes() != data:
             path.write_bytes(data)
-        return Download(f"files/{name}", name, path, file_facts(path))
+        return Download(f"files/{name}", name, path, self._facts().facts(path))
 
     # -- MkDocs events ------------------------------------------------------------
 
@@ -152,11 +155,24 @@ class HandoverPlugin(BasePlugin[HandoverConfig]):
         today = self.today or dt.date.today()
         renderer = self.renderer(config)
         self.views, self.seals = {}, {}
+        self.facts = FactsCache(self.project_dir(config) / FACTS_CACHE)
+        self.facts.prime(
+            path
+            for case in cases
+            for document in case.case.documents
+            if (path := case.document_path(document)) and path.is_file()
+        )
         with progress("Preparing client pages", len(cases)) as advance:
             for case, seal in zip(cases, seals, strict=True):
                 self.add_case(files, config, renderer, case, seal, today)
                 advance()
+        self.facts.save()
         return files
+
+    def _facts(self) -> FactsCache:
+        if self.facts is None:
+            raise RuntimeError("file facts are read only while MkDocs collects files")
+        return self.facts
 
     def add_case(
         self,
@@ -169,11 +185,12 @@ class HandoverPlugin(BasePlugin[HandoverConfig]):
     ) -> None:
         """One client's page, artifacts and certificate (and in previews, plain files)."""
         slug = seal.keys.slug
-        view = page_view(case, today, self.firm(config))
+        facts_of = self._facts().facts
+        view = page_view(case, today, self.firm(config), facts_of)
         if view.phase != "deleted":
             events = renderer.calendar_events(view)
             cache = self.project_dir(config) / ARTIFACTS_CACHE / case.id
-            view = view.with_artifacts(build_artifacts(view, events, cache))
+            view = view.with_artifacts(build_artifacts(view, events, cache, facts_of))
         if case.deletions:
             view = view.with_certificate(self.certificate(config, case))
         self.views[slug] = view
@@ -211,27 +228,28 @@ class HandoverPlugin(BasePlugin[HandoverConfig]):
         return output[:start] + shell + output[end + len(SEALED_END) :]
 
     def on_post_build(self, *, config: MkDocsConfig) -> None:
-        """Encrypt each client's files next to their page, both cores at work."""
-        site = Path(config.site_dir)
-        jobs = [
-            (seal, download)
-            for slug, seal in self.seals.items()
-            for download in self.views[slug].downloads
-        ]
+        """Encrypt each client's files next to their page, both cores at work.
 
-        def encrypt(job: tuple[Seal, Download]) -> None:
-            seal, download = job
+        Encrypted files are kept between builds (encryption is deterministic), so a
+        file is encrypted once per content and linked into every later site."""
+        site = Path(config.site_dir)
+        sealed = {
+            slug: SealedFiles(self.project_dir(config) / SEALED_CACHE / slug, seal)
+            for slug, seal in self.seals.items()
+        }
+        jobs = [(slug, download) for slug in self.seals for download in self.views[slug].downloads]
+
+        def place(job: tuple[str, Download]) -> None:
+            slug, download = job
+            seal = self.seals[slug]
             name = seal.keys.file_name(download.site_path)
-            seal.seal_file(
-                name.removesuffix(".bin"),
-                download.source,
-                site / seal.keys.slug / "f" / name,
-                download.facts.sha256,
-            )
+            sealed[slug].place(download, site / slug / "f" / name)
 
         with progress("Encrypting files", len(jobs)) as advance, ThreadPoolExecutor() as pool:
-            for _ in pool.map(encrypt, jobs):
+            for _ in pool.map(place, jobs):
                 advance()
+        for files in sealed.values():
+            files.forget_unused()
 
     def on_serve(self, server: Any, /, *, config: MkDocsConfig, builder: Any) -> Any:
         for cases_dir in self.case_dirs(config):

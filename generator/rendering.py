@@ -27,7 +27,7 @@ from babel.support import NullTranslations, Translations
 from markupsafe import Markup
 
 from generator.deletions import Deletion
-from generator.files import FileFacts, file_facts
+from generator.files import FactsOf, FileFacts, file_facts
 from generator.model import Document
 from generator.validation import ClientCase
 
@@ -139,15 +139,19 @@ class PageView:
         return dataclasses.replace(self, certificate=certificate)
 
 
-def page_view(case: ClientCase, today: dt.date, firm: dict[str, Any]) -> PageView:
+def page_view(
+    case: ClientCase, today: dt.date, firm: dict[str, Any], facts_of: FactsOf = file_facts
+) -> PageView:
     deleted = today > case.deletion_date and not case.case.legal_hold
     phase: Phase = "deleted" if deleted else "ended" if today > case.case.service_end else "active"
-    documents = [_document_view(case, document, today, phase) for document in case.case.documents]
+    documents = [
+        _document_view(case, document, today, phase, facts_of) for document in case.case.documents
+    ]
     return PageView(case, today, firm, documents, phase)
 
 
 def _document_view(
-    case: ClientCase, document: Document, today: dt.date, phase: Phase
+    case: ClientCase, document: Document, today: dt.date, phase: Phase, facts_of: FactsOf
 ) -> DocumentView:
     until = case.available_until(document)
     available = phase != "deleted" and today <= until
@@ -157,7 +161,7 @@ def _document_view(
     deletion = case.deletion_of(document)
     if deletion is not None and not source.is_file():
         return DocumentView(document, until, False, None, deletion.facts, deletion)
-    facts = file_facts(source)
+    facts = facts_of(source)
     site_path = "files/" + Path(document.file or "").as_posix()
     download = Download(site_path, source.name, source, facts) if available else None
     return DocumentView(document, until, available, download, facts)

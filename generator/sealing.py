@@ -21,6 +21,7 @@ import hashlib
 import hmac
 import json
 import os
+import shutil
 import struct
 import typing
 from collections.abc import Iterable
@@ -35,6 +36,9 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from generator.keys import ClientKeys
 from generator.model import AccessMode
+
+if typing.TYPE_CHECKING:
+    from generator.rendering import Download
 
 ACCESS_MODES: tuple[AccessMode, ...] = typing.get_args(AccessMode)
 
@@ -102,6 +106,40 @@ class Seal:
                 aad = _aad("file", self.keys.slug, file_id, index, int(index == count - 1))
                 nonce = _nonce(self.keys.nonce_key, aad, bytes.fromhex(sha256))
                 writer.write(nonce + cipher.encrypt(nonce, chunk, aad))
+
+
+class SealedFiles:
+    """One client's encrypted files, kept between builds outside git and linked into the site.
+
+    Keyed by file id and content hash: the same file in the same place encrypts to the
+    same bytes, so it is encrypted once and every later build only links it (no copy).
+    """
+
+    def __init__(self, folder: Path, seal: Seal) -> None:
+        self.folder = folder
+        self.seal = seal
+        self.used: set[Path] = set()
+
+    def place(self, download: Download, target: Path) -> None:
+        file_id = target.name.removesuffix(".bin")
+        sha256 = download.facts.sha256
+        cached = self.folder / f"{file_id}.{sha256[:32]}"
+        self.used.add(cached)
+        if not cached.is_file():
+            partial = cached.with_suffix(".partial")
+            self.seal.seal_file(file_id, download.source, partial, sha256)
+            partial.replace(cached)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.link(cached, target)
+        except OSError:  # another filesystem, or links not allowed: copy instead
+            shutil.copyfile(cached, target)
+
+    def forget_unused(self) -> None:
+        """Drop encrypted copies of files this client no longer has."""
+        for path in self.folder.iterdir() if self.folder.is_dir() else []:
+            if path not in self.used:
+                path.unlink(missing_ok=True)
 
 
 def key_encryption_key(keys: ClientKeys, mode: AccessMode) -> bytes:

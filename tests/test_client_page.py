@@ -9,7 +9,6 @@ import io
 import json
 import textwrap
 import zipfile
-from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
 
 import icalendar

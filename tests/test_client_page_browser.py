@@ -1,4 +1,4 @@
-"""The client's page in real Chromium: ticks that persist, deadlines, accessibility, phone and print."""
+"""The client's page in real Chromium: ticks that persist, deadlines, access for all, print."""
 
 from __future__ import annotations
 
