@@ -88,7 +88,8 @@ class Document(CaseModel):
         None, description="Last day it can be downloaded; default: the deletion date."
     )
     retain_until: IsoDate | None = Field(
-        None, description="The firm must keep its copy until this day (not before the deletion date)."
+        None,
+        description="The firm must keep its copy until this day (not before the deletion date).",
     )
     retention_basis: Text | None = Field(
         None, description="Why it is kept, e.g. the statutory 10-year bookkeeping duty."
@@ -221,5 +222,10 @@ class Case(CaseModel):
     feedback: Feedback | None = Field(None, description="How to give feedback on leaving.")
     acknowledged: Acknowledged | None = Field(
         None, description="Staff record here when the client confirmed receipt."
+    )
+    not_secrets: list[Text] = Field(
+        default_factory=list,
+        description="STAFF ONLY: values reviewed by staff and known not to be credentials; "
+        "the secret scanner lets these exact values pass.",
     )
     internal: Internal | None = Field(None, description="STAFF ONLY; never published.")
