@@ -20,6 +20,14 @@ from mkdocs.commands.build import build as mkdocs_build
 from mkdocs.config import load_config
 from mkdocs.config.defaults import MkDocsConfig
 
+from generator.cases import case_folders, load_cases
+from generator.incremental import (
+    STATE_FILE,
+    BuildState,
+    folder_fingerprint,
+    link_tree,
+    shared_fingerprint,
+)
 from generator.plugin import HandoverPlugin
 from generator.validation import ClientCase
 
@@ -60,23 +68,63 @@ def validate(portal: Portal) -> list[ClientCase]:
     return portal.plugin.load_cases(portal.config)
 
 
-def build(portal: Portal) -> list[ClientCase]:
-    """Validate, build into a temporary folder, then swap it in place of the site."""
-    cases = validate(portal)
-    portal.plugin.secret(portal.config)  # fail on a missing secret before any work
-    target = portal.site_dir
+@dataclass(frozen=True)
+class BuildResult:
+    """What a build did: the pages it built, and how many it kept from the previous site."""
+
+    built: list[ClientCase]
+    kept: int
+
+    @property
+    def pages(self) -> int:
+        return len(self.built) + self.kept
+
+
+def build(portal: Portal) -> BuildResult:
+    """Validate, build into a temporary folder, then swap it in place of the site.
+
+    Only cases that changed since the last build (see ``incremental``) are validated and
+    built; the pages of the others are linked over from the previous site."""
+    plugin, config, target = portal.plugin, portal.config, portal.site_dir
+    secret = plugin.secret(config)  # fail on a missing secret before any work
+    project = plugin.project_dir(config)
+    shared = shared_fingerprint(
+        Path(config.config_file_path),
+        project / plugin.config.templates_dir,
+        secret.derive("build-state"),
+        plugin.today or dt.date.today(),
+    )
+    folders = [f for d in plugin.case_dirs(config) for f in case_folders(d)]
+    fingerprints = {folder: folder_fingerprint(folder) for folder in folders}
+    previous = BuildState.load(project / STATE_FILE)
+    kept: dict[Path, str] = {}
+    if previous.shared == shared and previous.site == str(target):
+        for folder in folders:
+            slug = previous.unchanged_page(folder, fingerprints[folder], target)
+            if slug:
+                kept[folder] = slug
+    cases = load_cases(plugin.case_dirs(config), plugin.defaults(config), skip=kept.keys())
+
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.building-", dir=target.parent))
     try:
-        portal.config.site_dir = str(staging)
-        portal.plugin.preloaded = cases
-        mkdocs_build(portal.config)
+        config.site_dir = str(staging)
+        plugin.preloaded = cases
+        mkdocs_build(config)
+        for slug in kept.values():
+            link_tree(target / slug, staging / slug)
         _swap_into_place(staging, target)
     finally:
-        portal.config.site_dir = str(target)
+        config.site_dir = str(target)
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
-    return cases
+
+    built = {case.folder: secret.page_slug(case.id, case.case.key_version) for case in cases}
+    pages = {
+        str(f): {"fingerprint": fingerprints[f], "slug": s} for f, s in {**kept, **built}.items()
+    }
+    BuildState(shared, str(target), pages).save(project / STATE_FILE)
+    return BuildResult(cases, len(kept))
 
 
 def _swap_into_place(staging: Path, target: Path) -> None:

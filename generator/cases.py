@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from pathlib import Path
 
 from generator.loading import read_yaml
 from generator.model import CLIENT_ID_PATTERN
 from generator.problems import Problem, ProblemsFound
+from generator.scanning import find_secrets
 from generator.validation import ClientCase, FirmDefaults, validate_case
 
 CASE_FILE = "case.yaml"
@@ -25,8 +26,13 @@ def case_folders(cases_dir: Path) -> list[Path]:
     )
 
 
-def load_cases(cases_dirs: Iterable[Path], defaults: FirmDefaults) -> list[ClientCase]:
-    """Every case under ``cases_dirs``, validated; raises ``ProblemsFound`` with all problems."""
+def load_cases(
+    cases_dirs: Iterable[Path], defaults: FirmDefaults, *, skip: Collection[Path] = ()
+) -> list[ClientCase]:
+    """Every case under ``cases_dirs``, validated; raises ``ProblemsFound`` with all problems.
+
+    Folders in ``skip`` (known unchanged since they last validated) count for duplicate
+    ids but are neither read nor returned."""
     cases: list[ClientCase] = []
     problems: list[Problem] = []
     seen: dict[str, Path] = {}
@@ -35,8 +41,6 @@ def load_cases(cases_dirs: Iterable[Path], defaults: FirmDefaults) -> list[Clien
             problems.append(Problem(cases_dir, None, "", "cases folder does not exist"))
             continue
         for folder in case_folders(cases_dir):
-            case, found = load_case(folder, defaults)
-            problems.extend(found)
             earlier = seen.setdefault(folder.name, folder)
             if earlier is not folder:
                 problems.append(
@@ -47,6 +51,10 @@ def load_cases(cases_dirs: Iterable[Path], defaults: FirmDefaults) -> list[Clien
                         f"client id '{folder.name}' is also used by {earlier}",
                     )
                 )
+            if folder in skip:
+                continue
+            case, found = load_case(folder, defaults)
+            problems.extend(found)
             if case is not None:
                 cases.append(case)
     if problems:
@@ -71,5 +79,6 @@ def load_case(folder: Path, defaults: FirmDefaults) -> tuple[ClientCase | None, 
     source, problems = read_yaml(path)
     if source is None:
         return None, problems
+    problems += find_secrets(source)
     case, found = validate_case(folder.name, source, defaults)
     return (None if problems else case), problems + found

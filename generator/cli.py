@@ -130,9 +130,11 @@ def build(
     portal = building.open_portal(
         config_file, cases_dirs=list(cases_dirs), site_dir=site_dir, today=today
     )
-    cases = building.build(portal)
+    result = building.build(portal)
+    kept = f" ({result.kept} unchanged, kept)" if result.kept else ""
     click.echo(
-        f"Built {len(cases)} client page{'s' if len(cases) != 1 else ''} into {portal.site_dir}"
+        f"Built {len(result.built)} client page{'s' if len(result.built) != 1 else ''}"
+        f"{kept} into {portal.site_dir}"
     )
 
 
@@ -168,6 +170,187 @@ def links(config_file: Path, cases_dirs: tuple[Path, ...], as_json: bool) -> Non
         click.echo(f"  link:       {link.url}")
         if link.passphrase:
             click.echo(f"  passphrase: {link.passphrase}   (send it separately from the link)")
+
+
+@cli.command()
+@config_option
+@cases_option
+@today_option
+@click.option("--dry-run", is_flag=True, help="List what would be deleted; delete nothing.")
+@reports_problems
+def purge(
+    config_file: Path, cases_dirs: tuple[Path, ...], today: dt.date | None, dry_run: bool
+) -> None:
+    """Delete client files whose deletion day has passed, recording each deletion."""
+    from generator import building, purging
+    from generator.progress import progress
+
+    day = today or dt.date.today()
+    cases = building.validate(building.open_portal(config_file, cases_dirs=list(cases_dirs)))
+    due = purging.due_files(cases, day)
+    for item in due:
+        click.echo(f"{'would delete' if dry_run else 'deleting'}: {item.case.id}/{item.relative}")
+    if dry_run:
+        click.echo(f"{len(due)} file(s) due for deletion on {day}; nothing deleted (dry run).")
+        return
+    author = purging.current_author(Path.cwd())
+    with progress("Deleting", len(due)) as advance:
+        purging.purge(due, day, author, advance)
+    click.echo(
+        f"Deleted {len(due)} file(s); each is listed in its case's deletion-record.yaml. "
+        "Commit cases/ and rebuild, so the pages show the deletion certificate."
+    )
+
+
+@cli.command("verify-certificate")
+@config_option
+@click.argument("certificate", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--public-key",
+    metavar="BASE64",
+    help="The firm's public key; default: derived from the master secret.",
+)
+@reports_problems
+def verify_certificate(config_file: Path, certificate: Path, public_key: str | None) -> None:
+    """Check that a deletion certificate is signed by the firm and unaltered."""
+    from generator import building
+    from generator.certificates import CertificateError, firm_public_key, verify_certificate
+
+    if public_key is None:
+        portal = building.open_portal(config_file)
+        public_key = firm_public_key(portal.plugin.secret(portal.config))
+    try:
+        statement = verify_certificate(certificate.read_bytes(), public_key)
+    except CertificateError as error:
+        click.echo(f"{certificate}: NOT VALID: {error}", err=True)
+        raise SystemExit(1) from None
+    client = statement["client"]
+    click.echo(
+        f"{certificate}: valid. {statement['firm']} certifies {len(statement['deleted'])} "
+        f"deletion(s) for {client['name']} ({client['id']}), the last on {statement['issued_on']}."
+    )
+
+
+as_of_option = click.option(
+    "--today",
+    callback=_date,
+    metavar="YYYY-MM-DD",
+    help="Count from this day (default: the real date).",
+)
+
+
+def _period(_ctx: click.Context, _param: click.Parameter, value: str) -> int:
+    from generator.deadlines import parse_period
+
+    try:
+        return parse_period(value)
+    except ValueError as error:
+        raise click.BadParameter(str(error)) from None
+
+
+def _print_rich(renderable: Any) -> None:
+    """Colour on a terminal; piped, plain text without escape codes (as click.echo does)."""
+    import sys
+
+    from rich.console import Console
+
+    terminal = sys.stdout.isatty()
+    console = Console(force_terminal=terminal, width=None if terminal else 200, highlight=False)
+    console.print(renderable)
+
+
+@cli.command()
+@config_option
+@cases_option
+@as_of_option
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list instead of a table.")
+@reports_problems
+def status(
+    config_file: Path, cases_dirs: tuple[Path, ...], today: dt.date | None, as_json: bool
+) -> None:
+    """Each client's next deadline, open invoices and overdue items, most urgent first."""
+    from generator import building
+    from generator.deadlines import client_statuses, status_table
+
+    cases = building.validate(building.open_portal(config_file, cases_dirs=list(cases_dirs)))
+    statuses = client_statuses(cases, today or dt.date.today())
+    if as_json:
+        click.echo(json.dumps([s.as_json() for s in statuses], ensure_ascii=False, indent=2))
+        return
+    _print_rich(status_table(statuses))
+
+
+@cli.command()
+@config_option
+@cases_option
+@as_of_option
+@click.option(
+    "--within",
+    "days",
+    default="7d",
+    show_default=True,
+    callback=_period,
+    metavar="PERIOD",
+    help="How far ahead to look: days (7d or 7) or weeks (2w).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list instead of lines.")
+@reports_problems
+def due(
+    config_file: Path,
+    cases_dirs: tuple[Path, ...],
+    today: dt.date | None,
+    days: int,
+    as_json: bool,
+) -> None:
+    """What falls due soon, and everything overdue; exit 1 when anything is overdue."""
+    from generator import building
+    from generator.deadlines import due_within
+
+    cases = building.validate(building.open_portal(config_file, cases_dirs=list(cases_dirs)))
+    found = due_within(cases, today or dt.date.today(), days)
+    if as_json:
+        click.echo(json.dumps(found.as_json(), ensure_ascii=False, indent=2))
+        click.echo(found.summary(), err=True)
+    else:
+        for item, line in found.lines():
+            click.secho(line, fg="red" if item.is_overdue(found.today) else None)
+        click.echo(found.summary())
+    if found.overdue:
+        raise SystemExit(1)
+
+
+@cli.command()
+@config_option
+@cases_option
+@click.option(
+    "--since",
+    callback=_date,
+    metavar="YYYY-MM-DD",
+    help="Only clients whose service ends on or after this day.",
+)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["table", "csv", "json"]),
+    default="table",
+    show_default=True,
+)
+@reports_problems
+def report(
+    config_file: Path, cases_dirs: tuple[Path, ...], since: dt.date | None, output_format: str
+) -> None:
+    """Departures per month by reason and segment, with revenue lost. Staff only; never built."""
+    from generator import building
+    from generator.reporting import departure_report, report_tables
+
+    cases = building.validate(building.open_portal(config_file, cases_dirs=list(cases_dirs)))
+    found = departure_report(cases, since)
+    if output_format == "json":
+        click.echo(json.dumps(found.as_json(), ensure_ascii=False, indent=2))
+    elif output_format == "csv":
+        click.echo(found.as_csv(), nl=False)
+    else:
+        _print_rich(report_tables(found))
 
 
 @cli.command()

@@ -147,7 +147,7 @@ class HandoverPlugin(BasePlugin[HandoverConfig]):
 
     def on_files(self, files: Files, /, *, config: MkDocsConfig) -> Files:
         try:
-            cases = self.preloaded or self.load_cases(config)
+            cases = self.preloaded if self.preloaded is not None else self.load_cases(config)
         except ProblemsFound as problems:
             raise PluginError(problems.report()) from None
         self.preloaded = None
