@@ -1,0 +1,109 @@
+"""Rebuilds build only what changed, and end exactly where a full build would."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests import sealed
+from tests.conftest import MINIMAL_CASE, REPO, Project
+
+CLIENTS = ("alpha", "beta", "gamma")
+FILES = {"documents/payroll.csv": b"month,total\n2026-11,1000\n"}
+
+
+def tree(site: Path) -> dict[str, str]:
+    """Every file of a site by relative path, with the SHA-256 of its bytes."""
+    return {
+        p.relative_to(site).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(site.rglob("*"))
+        if p.is_file()
+    }
+
+
+@pytest.fixture
+def portal(project: Project) -> Project:
+    for client in CLIENTS:
+        project.write_case(client, MINIMAL_CASE.replace("Minimal Client", client.title()), FILES)
+    result = project.run("build", "--today", "2026-12-01")
+    assert result.exit_code == 0, result.output
+    assert "Built 3 client pages" in result.output
+    return project
+
+
+def edit(project: Project, client: str, old: str, new: str) -> None:
+    path = project.cases / client / "case.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace(old, new), encoding="utf-8")
+
+
+def full_build(project: Project, site: Path, today: str = "2026-12-01") -> dict[str, str]:
+    (project.root / ".handover" / "cache" / "last-build.json").unlink(missing_ok=True)
+    result = project.run("build", "--today", today, "--site-dir", str(site))
+    assert result.exit_code == 0, result.output
+    return tree(site)
+
+
+def test_nothing_changed_nothing_built(portal: Project) -> None:
+    before = tree(portal.site)
+    result = portal.run("build", "--today", "2026-12-01")
+    assert "Built 0 client pages (3 unchanged, kept)" in result.output
+    assert tree(portal.site) == before
+
+
+def test_one_edit_builds_one_page_and_matches_a_full_build(portal: Project, tmp_path: Path) -> None:
+    edit(portal, "beta", "Monthly payroll", "Quarterly payroll")
+    result = portal.run("build", "--today", "2026-12-01")
+    assert "Built 1 client page (2 unchanged, kept)" in result.output
+    assert "Quarterly payroll" in sealed.open_page(portal.site, "beta")[0]
+    assert tree(portal.site) == full_build(portal, tmp_path / "full")
+
+
+def test_a_new_day_rebuilds_every_page(portal: Project) -> None:
+    result = portal.run("build", "--today", "2026-12-02")
+    assert "Built 3 client pages" in result.output
+    assert "in 29 days" in sealed.open_page(portal.site, "gamma")[0]
+
+
+def test_a_removed_case_leaves_the_site(portal: Project) -> None:
+    page = sealed.page_dir(portal.site, "gamma")
+    assert page.is_dir()
+    for path in sorted((portal.cases / "gamma").rglob("*"), reverse=True):
+        path.unlink() if path.is_file() else path.rmdir()
+    (portal.cases / "gamma").rmdir()
+    result = portal.run("build", "--today", "2026-12-01")
+    assert "Built 0 client pages (2 unchanged, kept)" in result.output
+    assert not page.exists()
+
+
+def test_a_page_missing_from_the_site_is_built_again(portal: Project) -> None:
+    page = sealed.page_dir(portal.site, "alpha") / "index.html"
+    page.unlink()
+    result = portal.run("build", "--today", "2026-12-01")
+    assert "Built 1 client page (2 unchanged, kept)" in result.output
+    assert page.is_file()
+
+
+def test_a_bad_edit_fails_and_keeps_the_previous_site(portal: Project) -> None:
+    before = tree(portal.site)
+    edit(portal, "alpha", "status: ended", "status: finished")
+    result = portal.run("build", "--today", "2026-12-01")
+    assert result.exit_code == 1
+    assert "cases/alpha/case.yaml:7: services[0].status: must be one of" in result.output
+    assert tree(portal.site) == before
+    edit(portal, "alpha", "status: finished", "status: transferred")
+    result = portal.run("build", "--today", "2026-12-01")
+    assert "Built 1 client page (2 unchanged, kept)" in result.output
+
+
+def test_a_template_change_rebuilds_every_page(portal: Project) -> None:
+    templates = portal.root / "site_templates"
+    templates.unlink()  # a symlink to the repo's templates: make a private copy to edit
+    shutil.copytree(REPO / "site_templates", templates)
+    page = templates / "page.md.j2"
+    page.write_text(page.read_text(encoding="utf-8") + "\nTemplate marker 42.\n", encoding="utf-8")
+    result = portal.run("build", "--today", "2026-12-01")
+    assert "Built 3 client pages" in result.output
+    assert "Template marker 42." in sealed.open_page(portal.site, "alpha")[0]
