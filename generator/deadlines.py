@@ -4,7 +4,7 @@ A case dates several things: the service end, each account's ``by``, each docume
 last download day, each open invoice's due date and, unless the case is under legal
 hold, the deletion. Account steps and open invoices need someone to act, so once their
 day has passed they are *overdue* and stay so until staff change the case (mark the
-invoice paid, move the account's ``by``). The other dates simply happen on their day.
+invoice paid, set the account's ``done: true``). The other dates simply happen on their day.
 
 Wording is English on purpose: this is the staff tool, not the client page.
 """
@@ -83,7 +83,7 @@ def case_deadlines(case: ClientCase) -> list[Deadline]:
     found += [
         Deadline(account.by, case.id, f"account: {account.system}", "account")
         for account in case.case.accounts
-        if account.by
+        if account.by and not account.done
     ]
     found += [
         Deadline(

@@ -112,6 +112,11 @@ class Account(CaseModel):
         description="revoke-our-access, transfer-to-you, closed or stays-with-you."
     )
     by: IsoDate | None = Field(None, description="Deadline for the steps.")
+    done: bool = Field(
+        False,
+        description="true once the handover of this account is complete: the page shows it "
+        "done, and its deadline no longer counts as due or overdue.",
+    )
     steps: list[Markdown] = Field(
         default_factory=list, description="What to do, one Markdown string per step."
     )

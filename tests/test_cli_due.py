@@ -125,3 +125,13 @@ def test_json_lists_overdue_then_due_with_the_summary_on_stderr(clients: Project
         },
     ]
     assert result.stderr.strip() == "1 due within 4 days, 1 overdue"
+
+
+def test_an_account_marked_done_is_no_longer_overdue(clients: Project) -> None:
+    case = clients.cases / "acme" / "case.yaml"
+    text = case.read_text(encoding="utf-8")
+    overdue = clients.run("due", "--within", "7d", "--today", "2026-11-30")
+    assert "account: Bank portal  (overdue by 6 days)" in overdue.output
+    case.write_text(text.replace("by: 2026-11-24}", "by: 2026-11-24, done: true}"))
+    result = clients.run("due", "--within", "7d", "--today", "2026-11-30")
+    assert "Bank portal" not in result.output

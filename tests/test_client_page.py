@@ -7,6 +7,7 @@ import datetime as dt
 import hashlib
 import io
 import json
+import re
 import textwrap
 import zipfile
 from urllib.parse import parse_qs, unquote, urlparse
@@ -208,3 +209,17 @@ def test_checklist_steps_and_deadlines_are_marked_for_the_browser(built: Project
     html = page(built)
     assert 'data-due="2026-12-15"' in html
     assert 'class="task-list-item"' in html
+
+
+def test_an_account_marked_done_shows_done_with_its_steps_ticked(project: Project) -> None:
+    case = textwrap.dedent(FULL_CASE).replace(
+        "by: 2026-12-15\n", "by: 2026-12-15\n    done: true\n"
+    )
+    project.write_case("complete", case, FILES)
+    assert project.run("build", "--today", "2026-12-01").exit_code == 0
+    html = page(project)
+    assert 'handover-badge--done">Done<' in html
+    assert 'data-due="2026-12-15"' not in html
+    assert re.search(r"<input[^>]*checked[^>]*>\s*Remove user", html)
+    calendar = icalendar.Calendar.from_ical(download(project, ".ics"))
+    assert not [e for e in calendar.walk("VEVENT") if "Bank portal" in str(e["summary"])]

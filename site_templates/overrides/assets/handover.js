@@ -17,8 +17,9 @@
     try { ticked = JSON.parse(localStorage.getItem(storeName) || "{}"); } catch (error) { ticked = {}; }
     root.querySelectorAll(".task-list-item input[type=checkbox]").forEach(function (box, index) {
       var item = box.closest(".task-list-item");
-      box.disabled = false;
       box.setAttribute("aria-label", item ? item.textContent.trim() : "");
+      if (box.defaultChecked) return;  /* done by the firm: stays ticked */
+      box.disabled = false;
       box.checked = ticked[index] === true;
       box.addEventListener("change", function () {
         if (box.checked) ticked[index] = true; else delete ticked[index];
