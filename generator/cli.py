@@ -140,15 +140,39 @@ def build(
 
 @cli.command()
 @config_option
+@cases_option
 @click.option("-a", "--dev-addr", default="127.0.0.1:8000", show_default=True, metavar="IP:PORT")
+@today_option
 @reports_problems
-def serve(config_file: Path, dev_addr: str) -> None:
-    """Preview the portal, rebuilding as cases and templates change."""
-    from mkdocs.commands.serve import serve as mkdocs_serve
+def serve(
+    config_file: Path, cases_dirs: tuple[Path, ...], dev_addr: str, today: dt.date | None
+) -> None:
+    """Preview the real (sealed) portal locally, rebuilding each case as it changes."""
+    from generator import building, serving
+    from generator.links import client_links
 
-    from generator import building  # noqa: F401  (sets up the environment MkDocs runs in)
-
-    mkdocs_serve(str(config_file), dev_addr=dev_addr, livereload=True)
+    host, _, port = dev_addr.rpartition(":")
+    portal = building.open_portal(
+        config_file,
+        cases_dirs=list(cases_dirs),
+        site_dir=config_file.resolve().parent / serving.PREVIEW_SITE,
+        today=today,
+    )
+    preview = serving.LivePreview(portal, report=click.echo)
+    preview.rebuild_if_changed()
+    server = serving.start_server(preview, host or "127.0.0.1", int(port))
+    local = f"http://{host or '127.0.0.1'}:{server.server_address[1]}/"
+    for link in client_links(portal):
+        url = local + link.url.removeprefix(portal.config.site_url or "")
+        passphrase = f"  passphrase: {link.passphrase}" if link.passphrase else ""
+        click.echo(f"{link.id}: {url}{passphrase}")
+    click.echo("Watching cases/, templates and mkdocs.yml; pages reload on change. Ctrl+C stops.")
+    try:
+        preview.watch()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.shutdown()
 
 
 @cli.command()

@@ -1,0 +1,115 @@
+"""``handover serve``: the real, sealed site on this machine, rebuilt as staff edit.
+
+It watches the cases, templates and ``mkdocs.yml``, rebuilds through the same
+incremental ``building.build`` as ``handover build`` (so one edited case costs one
+page, not a whole MkDocs build), and serves the result on loopback. Open pages reload
+themselves after each build: the server adds a small script to HTML responses, so
+nothing of it is ever written into the site.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import http.server
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+from generator.building import Portal, build
+from generator.cases import case_folders
+from generator.incremental import folder_fingerprint
+from generator.problems import ProblemsFound
+
+#: Where the preview is built: git-ignored, beside the master secret and the caches.
+PREVIEW_SITE = Path(".handover") / "preview"
+VERSION_PATH = "/__handover/build"
+RELOAD_SCRIPT = (
+    "<script>(function(){var seen=null;setInterval(function(){"
+    f"fetch('{VERSION_PATH}',{{cache:'no-store'}}).then(function(r){{return r.text()}})"
+    ".then(function(v){if(seen!==null&&v!==seen)location.reload();seen=v})"
+    ".catch(function(){})},1000)})();</script>"
+)
+
+
+class LivePreview:
+    """Builds on change; ``version`` counts successful builds, which open pages poll."""
+
+    def __init__(self, portal: Portal, report: Callable[[str], None] = print) -> None:
+        self.portal = portal
+        self.report = report
+        self.version = 0
+        self.stop = threading.Event()
+        self._watched = ""
+
+    def watched_fingerprint(self) -> str:
+        """Everything a page depends on, summed up from names, sizes and mtimes."""
+        plugin, config = self.portal.plugin, self.portal.config
+        folders = [f for d in plugin.case_dirs(config) for f in case_folders(d)]
+        templates = plugin.project_dir(config) / plugin.config.templates_dir
+        parts = [folder_fingerprint(f) for f in [*folders, templates]]
+        parts.append(str(Path(config.config_file_path).stat().st_mtime_ns))
+        return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+    def rebuild_if_changed(self) -> bool:
+        """One look at the files; builds when they changed. Problems are reported, not raised:
+        the last good site stays up while staff fix the case."""
+        current = self.watched_fingerprint()
+        if current == self._watched:
+            return False
+        self._watched = current
+        try:
+            result = build(self.portal)
+        except ProblemsFound as problems:
+            self.report(problems.report())
+            return False
+        self.version += 1
+        self.report(f"Built {len(result.built)} page(s), kept {result.kept}.")
+        return True
+
+    def watch(self, interval: float = 0.5) -> None:
+        while not self.stop.wait(interval):
+            self.rebuild_if_changed()
+
+
+class _Handler(http.server.SimpleHTTPRequestHandler):
+    """Serves the site folder; HTML gets the reload script, the version path the build count."""
+
+    preview: LivePreview
+
+    def do_GET(self) -> None:
+        if self.path == VERSION_PATH:
+            self._send(str(self.preview.version).encode(), "text/plain")
+            return
+        path = Path(self.translate_path(self.path))
+        if path.is_dir() and not self.path.split("?")[0].endswith("/"):
+            super().do_GET()  # the redirect to "…/", so relative links resolve
+            return
+        page = path / "index.html" if path.is_dir() else path
+        if page.suffix == ".html" and page.is_file():
+            html = page.read_bytes().replace(b"</body>", RELOAD_SCRIPT.encode() + b"</body>", 1)
+            self._send(html, "text/html; charset=utf-8")
+            return
+        super().do_GET()
+
+    def _send(self, body: bytes, content_type: str) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "no-store")
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def start_server(preview: LivePreview, host: str, port: int) -> http.server.ThreadingHTTPServer:
+    """Serve ``preview``'s site on a background thread; the caller shuts it down."""
+    handler = functools.partial(
+        type("Handler", (_Handler,), {"preview": preview}),
+        directory=str(preview.portal.site_dir),
+    )
+    server = http.server.ThreadingHTTPServer((host, port), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server

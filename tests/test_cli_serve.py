@@ -1,0 +1,101 @@
+"""``handover serve``: the sealed site on loopback, rebuilt and reloaded as a case changes."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests import sealed
+from tests.conftest import MINIMAL_CASE, TEST_SECRET, Project
+
+FILES = {"documents/payroll.csv": b"month,total\n2026-11,1000\n"}
+
+
+def fetch(url: str) -> str:
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return str(response.read().decode("utf-8"))
+
+
+@pytest.fixture
+def serving(project: Project) -> Iterator[tuple[Project, subprocess.Popen[str], str]]:
+    project.write_case("minimal", MINIMAL_CASE, FILES)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "generator", "serve", "-a", "127.0.0.1:0", "--today", "2026-12-01"],
+        cwd=project.root,
+        env={**os.environ, "HANDOVER_SECRET": TEST_SECRET},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert process.stdout is not None
+    url = ""
+    deadline = time.monotonic() + 60
+    while not url and time.monotonic() < deadline:
+        line = process.stdout.readline()
+        found = re.match(r"minimal: (http://127\.0\.0\.1:\d+/\S+/)", line)
+        url = found.group(1) if found else url
+    assert url, "serve printed no local link"
+    yield project, process, url
+    if process.poll() is None:
+        process.kill()
+        process.wait()
+
+
+def wait_for_build(base: str, after: str) -> str:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        version = fetch(base + "__handover/build")
+        if version != after:
+            return version
+        time.sleep(0.2)
+    raise AssertionError("no rebuild seen")
+
+
+def test_serve_shows_the_sealed_page_and_rebuilds_on_edit(
+    serving: tuple[Project, subprocess.Popen[str], str],
+) -> None:
+    project, process, url = serving
+    base = url.rsplit("/", 2)[0] + "/"
+    html = fetch(url)
+    assert 'id="handover-envelope"' in html, "the preview is the real, sealed page"
+    assert "/__handover/build" in html, "open pages poll for rebuilds"
+    version = fetch(base + "__handover/build")
+
+    case = project.cases / "minimal" / "case.yaml"
+    case.write_text(case.read_text().replace("Monthly payroll", "Quarterly payroll"))
+    wait_for_build(base, version)
+    site = project.root / ".handover" / "preview"
+    assert "Quarterly payroll" in sealed.open_page(site, "minimal")[0]
+    assert not (project.root / "site").exists(), "serve never touches the published site"
+
+    process.send_signal(signal.SIGINT)
+    output, _ = process.communicate(timeout=20)
+    assert process.returncode == 0
+    assert "Traceback" not in output
+
+
+def test_a_bad_edit_is_reported_and_the_last_good_page_stays(
+    serving: tuple[Project, subprocess.Popen[str], str],
+) -> None:
+    project, process, url = serving
+    before = fetch(url)
+    case = project.cases / "minimal" / "case.yaml"
+    case.write_text(case.read_text().replace("status: ended", "status: finished"))
+    assert process.stdout is not None
+    line = ""
+    deadline = time.monotonic() + 30
+    while "services[0].status" not in line and time.monotonic() < deadline:
+        line = process.stdout.readline()
+    assert "case.yaml:7: services[0].status: must be one of" in line
+    assert fetch(url) == before
+    site = Path(project.root / ".handover" / "preview")
+    assert "Monthly payroll" in sealed.open_page(site, "minimal")[0]
