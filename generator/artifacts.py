@@ -42,14 +42,11 @@ def build_artifacts(
     entries = manifest_entries(view)
     manifest_json = _json_bytes(entries)
     fingerprint = hashlib.sha256(manifest_json).hexdigest()
-    written = {
-        "manifest.json": manifest_json,
-        "manifest.csv": _csv_bytes(entries),
-        "calendar.ics": calendar_bytes(view, events),
-    }
+    written = {"manifest.json": manifest_json, "manifest.csv": _csv_bytes(entries)}
     paths = {
         name: _write_if_changed(folder / f"{prefix}-{name}", data) for name, data in written.items()
     }
+    paths["calendar.ics"] = _calendar_file(view, events, folder / f"{prefix}-calendar")
     archive = (
         _archive(view, folder / f"{prefix}-{fingerprint[:16]}.zip", written) if entries else None
     )
@@ -110,6 +107,16 @@ def calendar_bytes(view: PageView, events: list[dict[str, Any]]) -> bytes:
         event.add_component(alarm)
         calendar.add_component(event)
     return bytes(calendar.to_ical())
+
+
+def _calendar_file(view: PageView, events: list[dict[str, Any]], stem: Path) -> Path:
+    """The calendar, written once per distinct content (writing .ics is slow in icalendar)."""
+    inputs = [events, view.today.isoformat(), view.firm["name"], view.case.id]
+    key = hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()[:16]
+    path = stem.with_name(f"{stem.name}-{key}.ics")
+    if not path.is_file():
+        path.write_bytes(calendar_bytes(view, events))
+    return path
 
 
 def _archive(view: PageView, path: Path, manifests: dict[str, bytes]) -> Path:

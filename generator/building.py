@@ -23,7 +23,10 @@ from mkdocs.config.defaults import MkDocsConfig
 from generator.cases import case_folders, load_cases
 from generator.incremental import (
     STATE_FILE,
+    VALIDATED_FILE,
     BuildState,
+    ValidatedCases,
+    code_fingerprint,
     folder_fingerprint,
     link_tree,
     shared_fingerprint,
@@ -103,7 +106,13 @@ def build(portal: Portal) -> BuildResult:
             slug = previous.unchanged_page(folder, fingerprints[folder], target)
             if slug:
                 kept[folder] = slug
-    cases = load_cases(plugin.case_dirs(config), plugin.defaults(config), skip=kept.keys())
+    defaults = plugin.defaults(config)
+    rules = (
+        f"{defaults.language}/{defaults.retention_days}/{defaults.access}/"
+        f"{sorted(defaults.languages)}/{code_fingerprint()}"
+    )
+    known = ValidatedCases(project / VALIDATED_FILE, fingerprints, rules)
+    cases = load_cases(plugin.case_dirs(config), defaults, skip=kept.keys(), known=known)
 
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.building-", dir=target.parent))
@@ -124,6 +133,7 @@ def build(portal: Portal) -> BuildResult:
         str(f): {"fingerprint": fingerprints[f], "slug": s} for f, s in {**kept, **built}.items()
     }
     BuildState(shared, str(target), pages).save(project / STATE_FILE)
+    known.save()
     return BuildResult(cases, len(kept))
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Iterable
 from pathlib import Path
+from typing import Protocol
 
 from generator.loading import read_yaml
 from generator.model import CLIENT_ID_PATTERN
@@ -26,13 +27,25 @@ def case_folders(cases_dir: Path) -> list[Path]:
     )
 
 
+class KnownCases(Protocol):
+    """Cases validated before (see ``incremental.ValidatedCases``)."""
+
+    def get(self, folder: Path) -> ClientCase | None: ...
+
+    def put(self, folder: Path, case: ClientCase) -> None: ...
+
+
 def load_cases(
-    cases_dirs: Iterable[Path], defaults: FirmDefaults, *, skip: Collection[Path] = ()
+    cases_dirs: Iterable[Path],
+    defaults: FirmDefaults,
+    *,
+    skip: Collection[Path] = (),
+    known: KnownCases | None = None,
 ) -> list[ClientCase]:
     """Every case under ``cases_dirs``, validated; raises ``ProblemsFound`` with all problems.
 
     Folders in ``skip`` (known unchanged since they last validated) count for duplicate
-    ids but are neither read nor returned."""
+    ids but are neither read nor returned; ``known`` answers for unchanged folders."""
     cases: list[ClientCase] = []
     problems: list[Problem] = []
     seen: dict[str, Path] = {}
@@ -53,8 +66,12 @@ def load_cases(
                 )
             if folder in skip:
                 continue
-            case, found = load_case(folder, defaults)
-            problems.extend(found)
+            case = known.get(folder) if known else None
+            if case is None:
+                case, found = load_case(folder, defaults)
+                problems.extend(found)
+                if case is not None and known:
+                    known.put(folder, case)
             if case is not None:
                 cases.append(case)
     if problems:

@@ -13,13 +13,16 @@ import datetime as dt
 import hashlib
 import json
 import os
+import pickle
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import generator
+from generator.validation import ClientCase
 
 STATE_FILE = Path(".handover") / "cache" / "last-build.json"
+VALIDATED_FILE = Path(".handover") / "cache" / "validated-cases.pickle"
 
 
 def folder_fingerprint(folder: Path) -> str:
@@ -35,6 +38,11 @@ def folder_fingerprint(folder: Path) -> str:
     return digest.hexdigest()
 
 
+def code_fingerprint() -> str:
+    """The generator's own source: a new version may validate or render differently."""
+    return folder_fingerprint(Path(generator.__file__).parent)
+
+
 def shared_fingerprint(
     config_file: Path, templates_dir: Path, secret_check: bytes, today: dt.date
 ) -> str:
@@ -43,8 +51,8 @@ def shared_fingerprint(
     digest.update(config_file.read_bytes())
     digest.update(secret_check)
     digest.update(today.isoformat().encode())
-    for folder in (templates_dir, Path(generator.__file__).parent):
-        digest.update(folder_fingerprint(folder).encode())
+    digest.update(folder_fingerprint(templates_dir).encode())
+    digest.update(code_fingerprint().encode())
     return digest.hexdigest()
 
 
@@ -80,6 +88,52 @@ class BuildState:
             return None
         slug = entry.get("slug", "")
         return slug if slug and (site / slug / "index.html").is_file() else None
+
+
+class ValidatedCases:
+    """Cases that validated before, kept while their folder and the rules are unchanged.
+
+    Validation reads and checks every field and file of a case (a few milliseconds
+    each); a build that renders every page again, because the day or a template changed,
+    need not validate a thousand unchanged cases again. Local cache, written by us only.
+    """
+
+    def __init__(self, path: Path, fingerprints: dict[Path, str], rules: str) -> None:
+        self.path = path
+        self.fingerprints = fingerprints
+        self.rules = rules
+        self.changed = False
+        self.entries: dict[str, tuple[str, ClientCase]] = {}
+        try:
+            with path.open("rb") as stream:
+                stored_rules, entries = pickle.load(stream)
+            if stored_rules == rules:
+                self.entries = entries
+        except (OSError, ValueError, EOFError, pickle.UnpicklingError, AttributeError, TypeError):
+            self.entries = {}
+
+    def get(self, folder: Path) -> ClientCase | None:
+        entry = self.entries.get(str(folder))
+        if entry is None or entry[0] != self.fingerprints.get(folder):
+            return None
+        return entry[1]
+
+    def put(self, folder: Path, case: ClientCase) -> None:
+        fingerprint = self.fingerprints.get(folder)
+        if fingerprint is not None:
+            self.entries[str(folder)] = (fingerprint, case)
+            self.changed = True
+
+    def save(self) -> None:
+        """Keep the cases of this build only, so removed folders drop out."""
+        kept = {k: v for k, v in self.entries.items() if Path(k) in self.fingerprints}
+        if not self.changed and kept == self.entries:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = self.path.with_suffix(".tmp")
+        with temporary.open("wb") as stream:
+            pickle.dump((self.rules, kept), stream, protocol=pickle.HIGHEST_PROTOCOL)
+        temporary.replace(self.path)
 
 
 def link_tree(source: Path, target: Path) -> None:

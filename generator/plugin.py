@@ -10,6 +10,7 @@ every client page and file sealed (``mkdocs serve`` alone shows plain previews).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -78,7 +79,8 @@ class HandoverPlugin(BasePlugin[HandoverConfig]):
         return Path(config.config_file_path or ".").resolve().parent
 
     def renderer(self, config: MkDocsConfig) -> Renderer:
-        return Renderer(self.project_dir(config) / self.config.templates_dir)
+        """One Jinja environment per templates folder, so each template compiles once."""
+        return _renderer(self.project_dir(config) / self.config.templates_dir)
 
     def defaults(self, config: MkDocsConfig) -> FirmDefaults:
         return FirmDefaults(
@@ -256,6 +258,11 @@ class HandoverPlugin(BasePlugin[HandoverConfig]):
             server.watch(str(cases_dir))
         server.watch(str(self.project_dir(config) / self.config.templates_dir))
         return server
+
+
+@functools.cache
+def _renderer(templates_dir: Path) -> Renderer:
+    return Renderer(templates_dir)
 
 
 def _file_index(seal: Seal, view: PageView) -> dict[str, dict[str, Any]]:

@@ -204,6 +204,7 @@ class Renderer:
         return self.env.get_template(template).render(language=language, **context)
 
 
+@cache
 def _formatters(language: str) -> dict[str, Callable[..., str]]:
     locale = Locale.parse(language.replace("-", "_"))
     return {
@@ -234,12 +235,17 @@ def _catalog_languages(templates_dir: Path) -> list[str]:
     ]
 
 
-@cache
 def _translations(templates_dir: Path, language: str) -> NullTranslations:
-    """Compile the catalog in memory: no binary .mo files in git, no extra build step."""
     po = templates_dir / "locales" / language / "LC_MESSAGES" / "messages.po"
     if not po.is_file():
         return NullTranslations()
+    return _compiled_catalog(po, language, po.stat().st_mtime_ns)
+
+
+@cache
+def _compiled_catalog(po: Path, language: str, _mtime_ns: int) -> NullTranslations:
+    """Compile the catalog in memory: no binary .mo files in git, no extra build step.
+    Keyed by mtime too, so a long ``handover serve`` picks up an edited catalog."""
     with po.open("rb") as stream:
         catalog = read_po(stream, locale=language)
     buffer = io.BytesIO()

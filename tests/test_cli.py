@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -122,46 +118,3 @@ def test_python_dash_m_runs_the_cli() -> None:
     )
     for command in ["new", "validate", "build", "serve", "links"]:
         assert command in result.stdout
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _get(url: str, timeout: float = 20) -> str:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                return str(response.read().decode())
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.2)
-
-
-def test_serve_previews_and_picks_up_edits(project: Project, minimal_case: Path) -> None:
-    port = _free_port()
-    env = {**os.environ, "HANDOVER_SECRET": TEST_SECRET}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "generator", "serve", "-a", f"127.0.0.1:{port}"],
-        cwd=project.root,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        url = f"http://127.0.0.1:{port}/{SLUG('minimal')}/"
-        assert "Minimal Client Ltd" in _get(url)
-        minimal_case.write_text(
-            minimal_case.read_text().replace("Monthly payroll", "Yearly payroll")
-        )
-        deadline = time.monotonic() + 20
-        while "Yearly payroll" not in _get(url):
-            assert time.monotonic() < deadline, "serve did not rebuild after the edit"
-            time.sleep(0.3)
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
