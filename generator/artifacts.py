@@ -20,8 +20,6 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-import icalendar
-
 from generator.files import FactsOf, file_facts
 from generator.rendering import Artifacts, Download, PageView
 
@@ -81,6 +79,8 @@ def manifest_entries(view: PageView) -> list[dict[str, Any]]:
 
 def calendar_bytes(view: PageView, events: list[dict[str, Any]]) -> bytes:
     """RFC 5545: all-day events, each with a display alarm; stable UIDs and stamps."""
+    import icalendar  # only when a calendar is written: most rebuilds reuse it
+
     calendar = icalendar.Calendar()
     calendar.add("prodid", "-//handover//handover page//EN")
     calendar.add("version", "2.0")
@@ -110,8 +110,10 @@ def calendar_bytes(view: PageView, events: list[dict[str, Any]]) -> bytes:
 
 
 def _calendar_file(view: PageView, events: list[dict[str, Any]], stem: Path) -> Path:
-    """The calendar, written once per distinct content (writing .ics is slow in icalendar)."""
-    inputs = [events, view.today.isoformat(), view.firm["name"], view.case.id]
+    """The calendar, written once per distinct set of events (writing .ics is slow in
+    icalendar). It keeps the DTSTAMP of the day it was written: that is when this version
+    of the calendar was created, whichever later day republishes it unchanged."""
+    inputs = [events, view.firm["name"], view.case.id]
     key = hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()[:16]
     path = stem.with_name(f"{stem.name}-{key}.ics")
     if not path.is_file():

@@ -23,12 +23,12 @@ from mkdocs.config.defaults import MkDocsConfig
 from generator.cases import case_folders, load_cases
 from generator.incremental import (
     STATE_FILE,
-    VALIDATED_FILE,
+    VALIDATED_CACHE,
     BuildState,
     ValidatedCases,
     code_fingerprint,
     folder_fingerprint,
-    link_tree,
+    move_pages,
     shared_fingerprint,
 )
 from generator.plugin import HandoverPlugin
@@ -87,7 +87,8 @@ def build(portal: Portal) -> BuildResult:
     """Validate, build into a temporary folder, then swap it in place of the site.
 
     Only cases that changed since the last build (see ``incremental``) are validated and
-    built; the pages of the others are linked over from the previous site."""
+    built; the pages of the others are moved over from the previous site, once the new
+    one has built: until then the previous site stays whole."""
     plugin, config, target = portal.plugin, portal.config, portal.site_dir
     secret = plugin.secret(config)  # fail on a missing secret before any work
     project = plugin.project_dir(config)
@@ -111,7 +112,7 @@ def build(portal: Portal) -> BuildResult:
         f"{defaults.language}/{defaults.retention_days}/{defaults.access}/"
         f"{sorted(defaults.languages)}/{code_fingerprint()}"
     )
-    known = ValidatedCases(project / VALIDATED_FILE, fingerprints, rules)
+    known = ValidatedCases(project / VALIDATED_CACHE, fingerprints, rules)
     cases = load_cases(plugin.case_dirs(config), defaults, skip=kept.keys(), known=known)
 
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -120,8 +121,7 @@ def build(portal: Portal) -> BuildResult:
         config.site_dir = str(staging)
         plugin.preloaded = cases
         mkdocs_build(config)
-        for slug in kept.values():
-            link_tree(target / slug, staging / slug)
+        move_pages(kept.values(), target, staging)
         _swap_into_place(staging, target)
     finally:
         config.site_dir = str(target)
@@ -133,7 +133,7 @@ def build(portal: Portal) -> BuildResult:
         str(f): {"fingerprint": fingerprints[f], "slug": s} for f, s in {**kept, **built}.items()
     }
     BuildState(shared, str(target), pages).save(project / STATE_FILE)
-    known.save()
+    known.forget_others()
     return BuildResult(cases, len(kept))
 
 

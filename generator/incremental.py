@@ -14,7 +14,7 @@ import hashlib
 import json
 import os
 import pickle
-import shutil
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,19 +22,25 @@ import generator
 from generator.validation import ClientCase
 
 STATE_FILE = Path(".handover") / "cache" / "last-build.json"
-VALIDATED_FILE = Path(".handover") / "cache" / "validated-cases.pickle"
+VALIDATED_CACHE = Path(".handover") / "cache" / "validated"
 
 
 def folder_fingerprint(folder: Path) -> str:
-    """Every file below ``folder`` by relative path, size and mtime (links not followed)."""
+    """Every file below ``folder`` by relative path, size and mtime (links not followed).
+
+    Plain strings and ``os.scandir``: a rebuild runs this over every case folder."""
     digest = hashlib.sha256()
-    for directory, subfolders, names in os.walk(folder):
-        subfolders.sort()
-        for name in sorted(names):
-            path = Path(directory, name)
-            stat = path.lstat()
-            relative = path.relative_to(folder).as_posix()
-            digest.update(f"{relative}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+    pending = [("", str(folder))]
+    while pending:
+        relative, directory = pending.pop()
+        with os.scandir(directory) as entries:
+            for entry in sorted(entries, key=lambda e: e.name):
+                name = f"{relative}{entry.name}"
+                if entry.is_dir(follow_symlinks=False):
+                    pending.append((f"{name}/", entry.path))
+                    continue
+                stat = entry.stat(follow_symlinks=False)
+                digest.update(f"{name}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
     return digest.hexdigest()
 
 
@@ -95,54 +101,55 @@ class ValidatedCases:
 
     Validation reads and checks every field and file of a case (a few milliseconds
     each); a build that renders every page again, because the day or a template changed,
-    need not validate a thousand unchanged cases again. Local cache, written by us only.
+    need not validate a thousand unchanged cases again. One file per case, so a rebuild
+    reads and writes only the cases it touches. A local cache, written by us only.
     """
 
-    def __init__(self, path: Path, fingerprints: dict[Path, str], rules: str) -> None:
-        self.path = path
+    def __init__(self, folder: Path, fingerprints: dict[Path, str], rules: str) -> None:
+        self.folder = folder
         self.fingerprints = fingerprints
         self.rules = rules
-        self.changed = False
-        self.entries: dict[str, tuple[str, ClientCase]] = {}
+
+    def _file(self, case_folder: Path) -> Path:
+        name = hashlib.sha256(str(case_folder).encode()).hexdigest()[:32]
+        return self.folder / f"{name}.pickle"
+
+    def get(self, case_folder: Path) -> ClientCase | None:
         try:
-            with path.open("rb") as stream:
-                stored_rules, entries = pickle.load(stream)
-            if stored_rules == rules:
-                self.entries = entries
+            with self._file(case_folder).open("rb") as stream:
+                rules, fingerprint, case = pickle.load(stream)
         except (OSError, ValueError, EOFError, pickle.UnpicklingError, AttributeError, TypeError):
-            self.entries = {}
-
-    def get(self, folder: Path) -> ClientCase | None:
-        entry = self.entries.get(str(folder))
-        if entry is None or entry[0] != self.fingerprints.get(folder):
             return None
-        return entry[1]
+        if (rules, fingerprint) != (self.rules, self.fingerprints.get(case_folder)):
+            return None
+        return case if isinstance(case, ClientCase) else None
 
-    def put(self, folder: Path, case: ClientCase) -> None:
-        fingerprint = self.fingerprints.get(folder)
-        if fingerprint is not None:
-            self.entries[str(folder)] = (fingerprint, case)
-            self.changed = True
-
-    def save(self) -> None:
-        """Keep the cases of this build only, so removed folders drop out."""
-        kept = {k: v for k, v in self.entries.items() if Path(k) in self.fingerprints}
-        if not self.changed and kept == self.entries:
-            return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = self.path.with_suffix(".tmp")
+    def put(self, case_folder: Path, case: ClientCase) -> None:
+        entry = (self.rules, self.fingerprints.get(case_folder), case)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        temporary = self._file(case_folder).with_suffix(".tmp")
         with temporary.open("wb") as stream:
-            pickle.dump((self.rules, kept), stream, protocol=pickle.HIGHEST_PROTOCOL)
-        temporary.replace(self.path)
+            pickle.dump(entry, stream, protocol=pickle.HIGHEST_PROTOCOL)
+        temporary.replace(self._file(case_folder))
+
+    def forget_others(self) -> None:
+        """Drop the entries of case folders that are gone."""
+        current = {self._file(folder).name for folder in self.fingerprints}
+        for path in self.folder.glob("*.pickle") if self.folder.is_dir() else []:
+            if path.name not in current:
+                path.unlink(missing_ok=True)
 
 
-def link_tree(source: Path, target: Path) -> None:
-    """Recreate ``source`` at ``target`` with hard links: no bytes copied, old site untouched."""
-    for directory, _, names in os.walk(source):
-        destination = target / Path(directory).relative_to(source)
-        destination.mkdir(parents=True, exist_ok=True)
-        for name in names:
-            try:
-                os.link(Path(directory, name), destination / name)
-            except OSError:  # links not allowed here: copy instead
-                shutil.copy2(Path(directory, name), destination / name)
+def move_pages(slugs: Iterable[str], old_site: Path, new_site: Path) -> None:
+    """Move kept page folders from the old site into the new one: one rename each, no
+    file copied. If any move fails, the ones done are moved back, so the old site is
+    whole again before the error goes on."""
+    moved: list[str] = []
+    try:
+        for slug in slugs:
+            os.rename(old_site / slug, new_site / slug)
+            moved.append(slug)
+    except OSError:
+        for slug in reversed(moved):
+            os.rename(new_site / slug, old_site / slug)
+        raise

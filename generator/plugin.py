@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import jinja2
 from mkdocs.config import base
 from mkdocs.config import config_options as option
 from mkdocs.config.defaults import MkDocsConfig
@@ -46,6 +47,7 @@ ARTIFACTS_CACHE = Path(".handover") / "cache" / "artifacts"
 CERTIFICATES_CACHE = Path(".handover") / "cache" / "certificates"
 FACTS_CACHE = Path(".handover") / "cache" / "file-facts.json"
 SEALED_CACHE = Path(".handover") / "cache" / "sealed"
+JINJA_CACHE = Path(".handover") / "cache" / "jinja"
 
 
 class HandoverConfig(base.Config):
@@ -67,7 +69,7 @@ class HandoverPlugin(BasePlugin[HandoverConfig]):
         self.cases_dirs: list[Path] | None = None
         #: Cases already validated by ``handover build``, used once instead of loading again.
         self.preloaded: list[ClientCase] | None = None
-        #: ``mkdocs serve`` / ``handover serve``: plain pages for staff, never published.
+        #: Plain ``mkdocs serve``: unsealed pages for staff on loopback, never published.
         self.preview = False
         self.views: dict[str, PageView] = {}
         self.seals: dict[str, Seal] = {}
@@ -203,6 +205,14 @@ class HandoverPlugin(BasePlugin[HandoverConfig]):
             _add_generated(
                 files, config, f"{slug}/{download.site_path}", abs_src_path=str(download.source)
             )
+
+    def on_env(self, env: Any, /, *, config: MkDocsConfig, files: Files) -> Any:
+        """Keep the theme's compiled templates between builds: compiling them is most of
+        MkDocs' start-up, which every rebuild pays."""
+        cache = self.project_dir(config) / JINJA_CACHE
+        cache.mkdir(parents=True, exist_ok=True)
+        env.bytecode_cache = jinja2.FileSystemBytecodeCache(str(cache))
+        return env
 
     def on_post_page(self, output: str, /, *, page: Page, config: MkDocsConfig) -> str:
         slug = page.file.src_uri.split("/", 1)[0]

@@ -14,7 +14,7 @@ import json
 import mimetypes
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import quote
@@ -206,11 +206,15 @@ class Renderer:
 
 @cache
 def _formatters(language: str) -> dict[str, Callable[..., str]]:
+    """Babel's formatting per locale; dates and sizes repeat across pages, so results are
+    remembered (formatting a date costs about as much as rendering a short paragraph)."""
     locale = Locale.parse(language.replace("-", "_"))
     return {
-        "date": lambda day: dates.format_date(day, format="long", locale=locale),
-        "short_date": lambda day: dates.format_date(day, format="short", locale=locale),
-        "filesize": lambda size: _filesize(size, locale),
+        "date": lru_cache(4096)(lambda day: dates.format_date(day, format="long", locale=locale)),
+        "short_date": lru_cache(4096)(
+            lambda day: dates.format_date(day, format="short", locale=locale)
+        ),
+        "filesize": lru_cache(4096)(lambda size: _filesize(size, locale)),
         "number": lambda value: numbers.format_decimal(value, locale=locale),
         "currency": lambda amount, code: numbers.format_currency(amount, code, locale=locale),
     }

@@ -40,9 +40,10 @@ def test_nothing_readable_without_the_key(project: Project, mode: str) -> None:
         needles |= {text.encode() for text in internal_values(case.get("internal", {}))}
         for document in case.get("documents", []):
             if "file" in document:
-                head = (project.cases / client_id / document["file"]).read_bytes()[:64]
-                needles.add(head)
                 needles.add(Path(document["file"]).name.encode())
+                source = project.cases / client_id / document["file"]
+                if source.is_file():  # not yet purged
+                    needles.add(source.read_bytes()[:64])
     assert len(needles) > 40
     for path in project.site_files():
         data = path.read_bytes()
