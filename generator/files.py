@@ -52,20 +52,29 @@ class FactsCache:
             self._entries = {}
 
     def facts(self, file: Path) -> FileFacts:
-        stat = file.stat()
-        key = str(file.absolute())
-        entry = self._entries.get(key)
-        if entry is None or entry[:2] != [stat.st_size, stat.st_mtime_ns]:
+        key, entry, mtime_ns = self._lookup(file)
+        if entry is None:
             found = file_facts(file)
-            entry = [found.size, stat.st_mtime_ns, found.sha256]
+            entry = [found.size, mtime_ns, found.sha256]
             self._entries[key] = entry
         self._used[key] = entry
         return FileFacts(int(entry[0]), str(entry[2]))
 
     def prime(self, files: Iterable[Path]) -> None:
         """Hash the files not cached yet, on every core (hashlib releases the GIL)."""
-        with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
-            list(pool.map(self.facts, files))
+        unknown = [file for file in files if self._lookup(file)[1] is None]
+        if unknown:
+            with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+                list(pool.map(self.facts, unknown))
+
+    def _lookup(self, file: Path) -> tuple[str, list[int | str] | None, int]:
+        """The cache key, the entry if it still matches the file's size and mtime, the mtime."""
+        stat = file.stat()
+        key = str(file.absolute())
+        entry = self._entries.get(key)
+        if entry is not None and entry[:2] != [stat.st_size, stat.st_mtime_ns]:
+            entry = None
+        return key, entry, stat.st_mtime_ns
 
     def save(self) -> None:
         """Keep only what this build used, so deleted and renamed files drop out."""

@@ -8,6 +8,7 @@ in git, and the same secret gives the same paths on every build and machine.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import logging
@@ -95,11 +96,16 @@ PASSPHRASE_WORDS = 6
 
 def _passphrase(entropy: bytes) -> str:
     """Six BIP-39 words (2048 = 2^11 each, so 66 bits): easy to read aloud and to type."""
-    from mnemonic import Mnemonic
-
-    words = Mnemonic("english").wordlist
+    words = _bip39_words()
     number = int.from_bytes(entropy, "big")
     return " ".join(words[(number >> (11 * i)) & 0x7FF] for i in range(PASSPHRASE_WORDS))
+
+
+@functools.cache
+def _bip39_words() -> list[str]:
+    from mnemonic import Mnemonic
+
+    return list(Mnemonic("english").wordlist)
 
 
 def _base32(data: bytes) -> str:

@@ -245,23 +245,15 @@ class HandoverPlugin(BasePlugin[HandoverConfig]):
         Encrypted files are kept between builds (encryption is deterministic), so a
         file is encrypted once per content and linked into every later site."""
         site = Path(config.site_dir)
-        sealed = {
-            slug: SealedFiles(self.project_dir(config) / SEALED_CACHE / slug, seal)
-            for slug, seal in self.seals.items()
-        }
-        jobs = [(slug, download) for slug in self.seals for download in self.views[slug].downloads]
+        cache = self.project_dir(config) / SEALED_CACHE
 
-        def place(job: tuple[str, Download]) -> None:
-            slug, download = job
-            seal = self.seals[slug]
-            name = seal.keys.file_name(download.site_path)
-            sealed[slug].place(download, site / slug / "f" / name)
+        def place(slug: str) -> None:
+            files = SealedFiles(cache / slug, self.seals[slug])
+            files.place_all(self.views[slug].downloads, site / slug / "f")
 
-        with progress("Encrypting files", len(jobs)) as advance, ThreadPoolExecutor() as pool:
-            for _ in pool.map(place, jobs):
+        with progress("Encrypting files", len(self.seals)) as advance, ThreadPoolExecutor() as pool:
+            for _ in pool.map(place, self.seals):
                 advance()
-        for files in sealed.values():
-            files.forget_unused()
 
     def on_serve(self, server: Any, /, *, config: MkDocsConfig, builder: Any) -> Any:
         for cases_dir in self.case_dirs(config):

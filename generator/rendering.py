@@ -214,7 +214,7 @@ def _formatters(language: str) -> dict[str, Callable[..., str]]:
         "short_date": lru_cache(4096)(
             lambda day: dates.format_date(day, format="short", locale=locale)
         ),
-        "filesize": lru_cache(4096)(lambda size: _filesize(size, locale)),
+        "filesize": lambda size: _filesize(size, locale),
         "number": lambda value: numbers.format_decimal(value, locale=locale),
         "currency": lambda amount, code: numbers.format_currency(amount, code, locale=locale),
     }
@@ -223,9 +223,14 @@ def _formatters(language: str) -> dict[str, Callable[..., str]]:
 def _filesize(size: int, locale: Locale) -> str:
     for unit, factor in (("gigabyte", 1e9), ("megabyte", 1e6), ("kilobyte", 1e3)):
         if size >= factor:
-            value = round(size / factor, 1)
-            return units.format_unit(value, f"digital-{unit}", "short", locale=locale)
-    return units.format_unit(size, "digital-byte", "short", locale=locale)
+            return _unit(round(size / factor, 1), f"digital-{unit}", locale)
+    return _unit(size, "digital-byte", locale)
+
+
+@lru_cache(4096)
+def _unit(value: float, unit: str, locale: Locale) -> str:
+    """Rounded sizes repeat across files and pages; Babel's unit formatting is slow."""
+    return units.format_unit(value, unit, "short", locale=locale)
 
 
 def _catalog_languages(templates_dir: Path) -> list[str]:

@@ -118,28 +118,34 @@ class SealedFiles:
     def __init__(self, folder: Path, seal: Seal) -> None:
         self.folder = folder
         self.seal = seal
-        self.used: set[Path] = set()
 
-    def place(self, download: Download, target: Path) -> None:
-        file_id = target.name.removesuffix(".bin")
+    def place_all(self, downloads: Iterable[Download], target: Path) -> None:
+        """Every download of this client into ``target`` (the page's ``f/`` folder); then
+        drop cached copies of files the client no longer has."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        used = set()
+        for download in downloads:
+            target.mkdir(parents=True, exist_ok=True)
+            name = self.seal.keys.file_name(download.site_path)
+            cached = self._cached(name.removesuffix(".bin"), download)
+            used.add(cached.name)
+            try:
+                os.link(cached, target / name)
+            except OSError:  # another filesystem, or links not allowed: copy instead
+                shutil.copyfile(cached, target / name)
+        with os.scandir(self.folder) as entries:
+            for entry in entries:
+                if entry.name not in used:
+                    os.unlink(entry.path)
+
+    def _cached(self, file_id: str, download: Download) -> Path:
         sha256 = download.facts.sha256
         cached = self.folder / f"{file_id}.{sha256[:32]}"
-        self.used.add(cached)
         if not cached.is_file():
             partial = cached.with_suffix(".partial")
             self.seal.seal_file(file_id, download.source, partial, sha256)
             partial.replace(cached)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            os.link(cached, target)
-        except OSError:  # another filesystem, or links not allowed: copy instead
-            shutil.copyfile(cached, target)
-
-    def forget_unused(self) -> None:
-        """Drop encrypted copies of files this client no longer has."""
-        for path in self.folder.iterdir() if self.folder.is_dir() else []:
-            if path not in self.used:
-                path.unlink(missing_ok=True)
+        return cached
 
 
 def key_encryption_key(keys: ClientKeys, mode: AccessMode) -> bytes:
