@@ -46,6 +46,7 @@ class FactsCache:
         self.path = path
         self._entries: dict[str, list[int | str]] = {}
         self._used: dict[str, list[int | str]] = {}
+        self._recorded: dict[str, list[int | str]] | None = None
         try:
             self._entries = json.loads(path.read_text())
         except (OSError, ValueError):
@@ -58,6 +59,8 @@ class FactsCache:
             entry = [found.size, mtime_ns, found.sha256]
             self._entries[key] = entry
         self._used[key] = entry
+        if self._recorded is not None:
+            self._recorded[key] = entry
         return FileFacts(int(entry[0]), str(entry[2]))
 
     def prime(self, files: Iterable[Path]) -> None:
@@ -75,6 +78,19 @@ class FactsCache:
         if entry is not None and entry[:2] != [stat.st_size, stat.st_mtime_ns]:
             entry = None
         return key, entry, stat.st_mtime_ns
+
+    def start_recording(self) -> None:
+        """From now on, remember which entries are looked up (see ``recorded``)."""
+        self._recorded = {}
+
+    def recorded(self) -> dict[str, list[int | str]]:
+        """The entries looked up since ``start_recording``: what a worker hands back."""
+        return dict(self._recorded or {})
+
+    def merge(self, entries: dict[str, list[int | str]]) -> None:
+        """Keep entries a worker looked up, as if this cache had."""
+        self._entries.update(entries)
+        self._used.update(entries)
 
     def save(self) -> None:
         """Keep only what this build used, so deleted and renamed files drop out."""

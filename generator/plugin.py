@@ -25,14 +25,14 @@ from mkdocs.plugins import BasePlugin
 from mkdocs.structure.files import File, Files, InclusionLevel
 from mkdocs.structure.pages import Page
 
-from generator.artifacts import build_artifacts
 from generator.cases import load_cases
 from generator.certificates import make_certificate
-from generator.files import FactsCache
+from generator.files import FactsCache, file_facts
 from generator.keys import MasterSecret, SecretError, load_master_secret
+from generator.preparing import PageRequest, PreparedPage, prepare_pages
 from generator.problems import ProblemsFound
 from generator.progress import progress
-from generator.rendering import Download, PageView, Renderer, page_view
+from generator.rendering import Download, PageView, Renderer
 from generator.sealing import ACCESS_MODES, KeyCache, Seal, SealedFiles, make_seals
 from generator.validation import ClientCase, FirmDefaults
 
@@ -73,7 +73,6 @@ class HandoverPlugin(BasePlugin[HandoverConfig]):
         self.preview = False
         self.views: dict[str, PageView] = {}
         self.seals: dict[str, Seal] = {}
-        self.facts: FactsCache | None = None
 
     # -- settings -----------------------------------------------------------------
 
@@ -137,7 +136,7 @@ class HandoverPlugin(BasePlugin[HandoverConfig]):
         path.parent.mkdir(parents=True, exist_ok=True)
         if not path.is_file() or path.read_bytes() != data:
             path.write_bytes(data)
-        return Download(f"files/{name}", name, path, self._facts().facts(path))
+        return Download(f"files/{name}", name, path, file_facts(path))
 
     # -- MkDocs events ------------------------------------------------------------
 
@@ -157,51 +156,40 @@ class HandoverPlugin(BasePlugin[HandoverConfig]):
         self.preloaded = None
         seals = self.seal_cases(config, cases)
         today = self.today or dt.date.today()
-        renderer = self.renderer(config)
-        self.views, self.seals = {}, {}
-        self.facts = FactsCache(self.project_dir(config) / FACTS_CACHE)
-        self.facts.prime(
+        facts = FactsCache(self.project_dir(config) / FACTS_CACHE)
+        facts.prime(
             path
             for case in cases
             for document in case.case.documents
             if (path := case.document_path(document)) and path.is_file()
         )
+        artifacts = self.project_dir(config) / ARTIFACTS_CACHE
+        requests = [
+            PageRequest(
+                case,
+                today,
+                self.firm(config),
+                artifacts / case.id,
+                self.certificate(config, case) if case.deletions else None,
+            )
+            for case in cases
+        ]
         with progress("Preparing client pages", len(cases)) as advance:
-            for case, seal in zip(cases, seals, strict=True):
-                self.add_case(files, config, renderer, case, seal, today)
-                advance()
-        self.facts.save()
+            pages = prepare_pages(requests, self.renderer(config), facts, advance)
+        facts.save()
+        self.views, self.seals = {}, {}
+        for page, seal in zip(pages, seals, strict=True):
+            self.add_page(files, config, page, seal)
         return files
 
-    def _facts(self) -> FactsCache:
-        if self.facts is None:
-            raise RuntimeError("file facts are read only while MkDocs collects files")
-        return self.facts
-
-    def add_case(
-        self,
-        files: Files,
-        config: MkDocsConfig,
-        renderer: Renderer,
-        case: ClientCase,
-        seal: Seal,
-        today: dt.date,
-    ) -> None:
-        """One client's page, artifacts and certificate (and in previews, plain files)."""
+    def add_page(self, files: Files, config: MkDocsConfig, page: PreparedPage, seal: Seal) -> None:
+        """One client's page into the build (and in previews, their files unsealed)."""
         slug = seal.keys.slug
-        facts_of = self._facts().facts
-        view = page_view(case, today, self.firm(config), facts_of)
-        if view.phase != "deleted":
-            events = renderer.calendar_events(view)
-            cache = self.project_dir(config) / ARTIFACTS_CACHE / case.id
-            view = view.with_artifacts(build_artifacts(view, events, cache, facts_of))
-        if case.deletions:
-            view = view.with_certificate(self.certificate(config, case))
-        self.views[slug] = view
+        self.views[slug] = page.view
         if not self.preview:
             self.seals[slug] = seal
-        _add_generated(files, config, f"{slug}/index.md", content=renderer.render_page(view))
-        for download in view.downloads if self.preview else []:
+        _add_generated(files, config, f"{slug}/index.md", content=page.markdown)
+        for download in page.view.downloads if self.preview else []:
             _add_generated(
                 files, config, f"{slug}/{download.site_path}", abs_src_path=str(download.source)
             )
@@ -246,14 +234,21 @@ class HandoverPlugin(BasePlugin[HandoverConfig]):
         file is encrypted once per content and linked into every later site."""
         site = Path(config.site_dir)
         cache = self.project_dir(config) / SEALED_CACHE
+        clients = {slug: SealedFiles(cache / slug, seal) for slug, seal in self.seals.items()}
+        jobs = [
+            (files, download)
+            for slug, files in clients.items()
+            for download in files.missing(self.views[slug].downloads)
+        ]
 
-        def place(slug: str) -> None:
-            files = SealedFiles(cache / slug, self.seals[slug])
-            files.place_all(self.views[slug].downloads, site / slug / "f")
+        def encrypt(job: tuple[SealedFiles, Download]) -> None:
+            job[0].encrypt(job[1])
 
-        with progress("Encrypting files", len(self.seals)) as advance, ThreadPoolExecutor() as pool:
-            for _ in pool.map(place, self.seals):
+        with progress("Encrypting files", len(jobs)) as advance, ThreadPoolExecutor() as pool:
+            for _ in pool.map(encrypt, jobs):
                 advance()
+        for slug, files in clients.items():
+            files.link_all(self.views[slug].downloads, site / slug / "f")
 
     def on_serve(self, server: Any, /, *, config: MkDocsConfig, builder: Any) -> Any:
         for cases_dir in self.case_dirs(config):

@@ -119,33 +119,44 @@ class SealedFiles:
         self.folder = folder
         self.seal = seal
 
-    def place_all(self, downloads: Iterable[Download], target: Path) -> None:
-        """Every download of this client into ``target`` (the page's ``f/`` folder); then
-        drop cached copies of files the client no longer has."""
+    def _cached(self, download: Download) -> tuple[str, Path]:
+        """The file's name in the site, and its encrypted copy in the cache."""
+        name = self.seal.keys.file_name(download.site_path)
+        file_id = name.removesuffix(".bin")
+        return name, self.folder / f"{file_id}.{download.facts.sha256[:32]}"
+
+    def missing(self, downloads: Iterable[Download]) -> list[Download]:
+        """The downloads not encrypted yet (new or changed files)."""
+        return [download for download in downloads if not self._cached(download)[1].is_file()]
+
+    def encrypt(self, download: Download) -> None:
+        """Encrypt one download into the cache (whole file written, then renamed in)."""
+        name, cached = self._cached(download)
         self.folder.mkdir(parents=True, exist_ok=True)
+        partial = cached.with_suffix(".partial")
+        self.seal.seal_file(
+            name.removesuffix(".bin"), download.source, partial, download.facts.sha256
+        )
+        partial.replace(cached)
+
+    def link_all(self, downloads: list[Download], target: Path) -> None:
+        """Every (already encrypted) download into ``target``, the page's ``f/`` folder; then
+        drop cached copies of files the client no longer has."""
         used = set()
-        for download in downloads:
+        if downloads:
             target.mkdir(parents=True, exist_ok=True)
-            name = self.seal.keys.file_name(download.site_path)
-            cached = self._cached(name.removesuffix(".bin"), download)
+        for download in downloads:
+            name, cached = self._cached(download)
             used.add(cached.name)
             try:
                 os.link(cached, target / name)
             except OSError:  # another filesystem, or links not allowed: copy instead
                 shutil.copyfile(cached, target / name)
-        with os.scandir(self.folder) as entries:
-            for entry in entries:
-                if entry.name not in used:
-                    os.unlink(entry.path)
-
-    def _cached(self, file_id: str, download: Download) -> Path:
-        sha256 = download.facts.sha256
-        cached = self.folder / f"{file_id}.{sha256[:32]}"
-        if not cached.is_file():
-            partial = cached.with_suffix(".partial")
-            self.seal.seal_file(file_id, download.source, partial, sha256)
-            partial.replace(cached)
-        return cached
+        if self.folder.is_dir():
+            with os.scandir(self.folder) as entries:
+                for entry in entries:
+                    if entry.name not in used:
+                        os.unlink(entry.path)
 
 
 def key_encryption_key(keys: ClientKeys, mode: AccessMode) -> bytes:

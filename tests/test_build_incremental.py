@@ -107,3 +107,14 @@ def test_a_template_change_rebuilds_every_page(portal: Project) -> None:
     result = portal.run("build", "--today", "2026-12-01")
     assert "Built 3 client pages" in result.output
     assert "Template marker 42." in sealed.open_page(portal.site, "alpha")[0]
+
+
+def test_pages_prepared_on_all_cores_equal_pages_prepared_in_one(
+    portal: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Large builds fork workers; their site must be the one a single process builds."""
+    import generator.preparing
+
+    one_process = full_build(portal, tmp_path / "one")
+    monkeypatch.setattr(generator.preparing, "PARALLEL_FROM", 2)
+    assert full_build(portal, tmp_path / "forked") == one_process

@@ -1,0 +1,118 @@
+"""Stage 3c: prepare every client's page (what it shows, its artifacts, its Markdown).
+
+Preparing one case is independent of every other and pure CPU work (templates, Babel,
+calendars, manifests), so a large build forks workers that share what the build has
+loaded and splits the cases between the cores. Small builds stay in one process, where
+forking would cost more than it saves.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import multiprocessing
+import os
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from generator.artifacts import build_artifacts
+from generator.files import FactsCache
+from generator.rendering import Artifacts, Download, PageView, Renderer, page_view
+from generator.validation import ClientCase
+
+#: From this many cases on, pages are prepared on every core.
+PARALLEL_FROM = 64
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    """One client's page to prepare, with everything that is not shared by all pages."""
+
+    case: ClientCase
+    today: dt.date
+    firm: dict[str, Any]
+    #: This client's folder in the artifacts cache.
+    artifacts: Path
+    #: The signed deletion certificate, made beforehand (it needs the master secret).
+    certificate: Download | None = None
+
+
+@dataclass(frozen=True)
+class PreparedPage:
+    view: PageView
+    markdown: str
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """What a worker sends back: only what the build cannot cheaply work out again."""
+
+    markdown: str
+    artifacts: Artifacts | None
+    #: The file facts looked up on the way, for the build's cache to keep.
+    facts: dict[str, list[int | str]]
+
+
+def prepare_page(request: PageRequest, renderer: Renderer, facts: FactsCache) -> PreparedPage:
+    """What the page shows on the build day, its downloads besides the client's files, and
+    its Markdown."""
+    view = _view(request, facts)
+    if view.phase != "deleted":
+        events = renderer.calendar_events(view)
+        view = view.with_artifacts(build_artifacts(view, events, request.artifacts, facts.facts))
+    return PreparedPage(view, renderer.render_page(view))
+
+
+def _view(request: PageRequest, facts: FactsCache) -> PageView:
+    view = page_view(request.case, request.today, request.firm, facts.facts)
+    return view.with_certificate(request.certificate) if request.certificate else view
+
+
+def prepare_pages(
+    requests: list[PageRequest],
+    renderer: Renderer,
+    facts: FactsCache,
+    advance: Callable[[], None] = lambda: None,
+) -> list[PreparedPage]:
+    """Every page, in the order asked; on all cores when there are many and fork exists."""
+    workers = os.cpu_count() or 1
+    can_fork = "fork" in multiprocessing.get_all_start_methods()
+    if len(requests) < PARALLEL_FROM or workers < 2 or not can_fork:
+        prepared = []
+        for request in requests:
+            prepared.append(prepare_page(request, renderer, facts))
+            advance()
+        return prepared
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(
+        workers, mp_context=context, initializer=_start_worker, initargs=(renderer, facts)
+    ) as pool:
+        prepared = []
+        sent_back = pool.map(_prepare_in_worker, requests, chunksize=16)
+        for request, sent in zip(requests, sent_back, strict=True):
+            facts.merge(sent.facts)
+            view = _view(request, facts)
+            view = view.with_artifacts(sent.artifacts) if sent.artifacts else view
+            prepared.append(PreparedPage(view, sent.markdown))
+            advance()
+        return prepared
+
+
+#: A worker's renderer and facts: inherited from the build through fork, never pickled.
+_worker: tuple[Renderer, FactsCache] | None = None
+
+
+def _start_worker(renderer: Renderer, facts: FactsCache) -> None:
+    global _worker
+    _worker = (renderer, facts)
+
+
+def _prepare_in_worker(request: PageRequest) -> _Prepared:
+    if _worker is None:
+        raise RuntimeError("worker started without its renderer")
+    renderer, facts = _worker
+    facts.start_recording()
+    page = prepare_page(request, renderer, facts)
+    return _Prepared(page.markdown, page.view.artifacts, facts.recorded())
