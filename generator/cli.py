@@ -205,7 +205,7 @@ def links(config_file: Path, cases_dirs: tuple[Path, ...], as_json: bool) -> Non
 def purge(
     config_file: Path, cases_dirs: tuple[Path, ...], today: dt.date | None, dry_run: bool
 ) -> None:
-    """Delete client files whose deletion day has passed, recording each deletion."""
+    """Delete client files whose deletion day has come, recording each deletion."""
     from generator import building, purging
     from generator.progress import progress
 

@@ -1,8 +1,8 @@
 """``handover purge``: delete client files from ``cases/`` once their deletion day has passed.
 
-A file is due when the case's deletion date (or, for a document kept for a legal
-reason, its ``retain_until``) is behind us, and never while the case is under legal
-hold. Every deletion is hashed first and appended to the case's deletion record, so
+A file is due on the case's deletion date (the day the page promises every copy is
+deleted), or for a document kept for a legal reason, the day after its ``retain_until``
+(the last day it must be kept); never while the case is under legal hold. Every deletion is hashed first and appended to the case's deletion record, so
 the firm can prove later what it deleted.
 """
 
@@ -35,21 +35,23 @@ class DueFile:
         return Path(self.document.file or "").as_posix()
 
 
-def delete_after(case: ClientCase, document: Document) -> dt.date | None:
-    """The last day the firm keeps this file; None while a legal hold stops deletion."""
+def deletion_day(case: ClientCase, document: Document) -> dt.date | None:
+    """The day this file is deleted; None while a legal hold stops deletion."""
     if case.case.legal_hold:
         return None
-    return document.retain_until or case.deletion_date
+    if document.retain_until:
+        return document.retain_until + dt.timedelta(days=1)
+    return case.deletion_date
 
 
 def due_files(cases: Iterable[ClientCase], today: dt.date) -> list[DueFile]:
-    """Every file still in a case folder whose keeping day is before ``today``."""
+    """Every file still in a case folder whose deletion day has come."""
     found = []
     for case in cases:
         for document in case.case.documents:
             path = case.document_path(document)
-            last_day = delete_after(case, document)
-            if path and path.is_file() and last_day is not None and last_day < today:
+            day = deletion_day(case, document)
+            if path and path.is_file() and day is not None and day <= today:
                 found.append(DueFile(case, document, path))
     return found
 

@@ -53,10 +53,12 @@ def test_dry_run_lists_and_keeps_everything(project: Project) -> None:
     assert not (project.cases / "purged" / "deletion-record.yaml").exists()
 
 
-def test_nothing_is_deleted_on_or_before_the_deletion_date(project: Project) -> None:
+def test_nothing_is_deleted_before_the_deletion_date(project: Project) -> None:
     project.write_case("purged", CASE, FILES)
-    assert project.run("purge", "--today", "2027-01-31").exit_code == 0
+    assert project.run("purge", "--today", "2027-01-30").exit_code == 0
     assert (project.cases / "purged" / "documents" / "ledger.csv").exists()
+    assert project.run("purge", "--today", "2027-01-31").exit_code == 0, "due on the day itself"
+    assert not (project.cases / "purged" / "documents" / "ledger.csv").exists()
 
 
 def test_purge_deletes_due_files_and_records_each(purged: Project) -> None:
@@ -76,6 +78,8 @@ def test_purge_deletes_due_files_and_records_each(purged: Project) -> None:
 def test_retained_documents_stay_until_their_retain_date(purged: Project) -> None:
     payroll = purged.cases / "purged" / "documents" / "payroll.csv"
     assert payroll.read_bytes() == PAYROLL
+    assert purged.run("purge", "--today", "2036-12-31").exit_code == 0
+    assert payroll.exists(), "kept through its retain_until day"
     assert purged.run("purge", "--today", "2037-01-01").exit_code == 0
     assert not payroll.exists()
     assert [entry["file"] for entry in record(purged)] == [
