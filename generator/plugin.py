@@ -24,12 +24,19 @@ from mkdocs.exceptions import PluginError
 from mkdocs.plugins import BasePlugin
 from mkdocs.structure.files import File, Files, InclusionLevel
 from mkdocs.structure.pages import Page
+from mkdocs.structure.toc import get_toc
 
 from generator.cases import load_cases
 from generator.certificates import make_certificate
 from generator.files import FactsCache, file_facts
 from generator.keys import MasterSecret, SecretError, load_master_secret
-from generator.preparing import PageRequest, PreparedPage, prepare_pages
+from generator.preparing import (
+    Converted,
+    MarkdownSettings,
+    PageRequest,
+    PreparedPage,
+    prepare_pages,
+)
 from generator.problems import ProblemsFound
 from generator.progress import progress
 from generator.rendering import Download, PageView, Renderer
@@ -73,6 +80,8 @@ class HandoverPlugin(BasePlugin[HandoverConfig]):
         self.preview = False
         self.views: dict[str, PageView] = {}
         self.seals: dict[str, Seal] = {}
+        #: Pages whose Markdown the preparing workers converted already, by folder.
+        self.converted: dict[str, Converted] = {}
 
     # -- settings -----------------------------------------------------------------
 
@@ -175,9 +184,10 @@ class HandoverPlugin(BasePlugin[HandoverConfig]):
             for case in cases
         ]
         with progress("Preparing client pages", len(cases)) as advance:
-            pages = prepare_pages(requests, self.renderer(config), facts, advance)
+            settings = MarkdownSettings(config.markdown_extensions, config.mdx_configs or {})
+            pages = prepare_pages(requests, self.renderer(config), facts, settings, advance)
         facts.save()
-        self.views, self.seals = {}, {}
+        self.views, self.seals, self.converted = {}, {}, {}
         for page, seal in zip(pages, seals, strict=True):
             self.add_page(files, config, page, seal)
         return files
@@ -186,6 +196,8 @@ class HandoverPlugin(BasePlugin[HandoverConfig]):
         """One client's page into the build (and in previews, their files unsealed)."""
         slug = seal.keys.slug
         self.views[slug] = page.view
+        if page.converted:
+            self.converted[slug] = page.converted
         if not self.preview:
             self.seals[slug] = seal
         _add_generated(files, config, f"{slug}/index.md", content=page.markdown)
@@ -202,8 +214,24 @@ class HandoverPlugin(BasePlugin[HandoverConfig]):
         env.bytecode_cache = jinja2.FileSystemBytecodeCache(str(cache))
         return env
 
+    def on_page_markdown(
+        self, markdown: str, /, *, page: Page, config: MkDocsConfig, files: Files
+    ) -> str:
+        """A page converted on another core already: MkDocs converts nothing (see
+        ``on_page_content``)."""
+        return "" if _slug(page) in self.converted else markdown
+
+    def on_page_content(
+        self, html: str, /, *, page: Page, config: MkDocsConfig, files: Files
+    ) -> str:
+        converted = self.converted.get(_slug(page))
+        if converted is None:
+            return html
+        page.toc = get_toc(converted.toc_tokens)  # type: ignore[arg-type]  # TypedDicts
+        return converted.html
+
     def on_post_page(self, output: str, /, *, page: Page, config: MkDocsConfig) -> str:
-        slug = page.file.src_uri.split("/", 1)[0]
+        slug = _slug(page)
         seal = self.seals.get(slug)
         if seal is None:
             return output
@@ -255,6 +283,11 @@ class HandoverPlugin(BasePlugin[HandoverConfig]):
             server.watch(str(cases_dir))
         server.watch(str(self.project_dir(config) / self.config.templates_dir))
         return server
+
+
+def _slug(page: Page) -> str:
+    """The client folder a page is in (the first part of its path)."""
+    return page.file.src_uri.split("/", 1)[0]
 
 
 @functools.cache

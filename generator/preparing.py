@@ -2,8 +2,10 @@
 
 Preparing one case is independent of every other and pure CPU work (templates, Babel,
 calendars, manifests), so a large build forks workers that share what the build has
-loaded and splits the cases between the cores. Small builds stay in one process, where
-forking would cost more than it saves.
+loaded and splits the cases between the cores. There the workers also convert each
+page's Markdown to HTML with the site's own extensions: MkDocs converts pages one after
+the other on one core, and conversion is most of a large build. Small builds stay in one
+process and leave conversion to MkDocs, where forking would cost more than it saves.
 """
 
 from __future__ import annotations
@@ -16,6 +18,9 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import markdown
+from mkdocs.utils.meta import get_data
 
 from generator.artifacts import build_artifacts
 from generator.files import FactsCache
@@ -40,9 +45,30 @@ class PageRequest:
 
 
 @dataclass(frozen=True)
+class MarkdownSettings:
+    """The site's Markdown extensions and their settings, exactly as MkDocs uses them."""
+
+    extensions: list[Any]
+    configs: dict[str, Any]
+
+    def converter(self) -> markdown.Markdown:
+        return markdown.Markdown(extensions=self.extensions, extension_configs=self.configs)
+
+
+@dataclass(frozen=True)
+class Converted:
+    """A page's HTML and its table of contents, as MkDocs' own conversion would give."""
+
+    html: str
+    toc_tokens: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
 class PreparedPage:
     view: PageView
     markdown: str
+    #: Set when a worker converted the Markdown already.
+    converted: Converted | None = None
 
 
 @dataclass(frozen=True)
@@ -51,6 +77,7 @@ class _Prepared:
 
     markdown: str
     artifacts: Artifacts | None
+    converted: Converted | None
     #: The file facts looked up on the way, for the build's cache to keep.
     facts: dict[str, list[int | str]]
 
@@ -74,6 +101,7 @@ def prepare_pages(
     requests: list[PageRequest],
     renderer: Renderer,
     facts: FactsCache,
+    settings: MarkdownSettings,
     advance: Callable[[], None] = lambda: None,
 ) -> list[PreparedPage]:
     """Every page, in the order asked; on all cores when there are many and fork exists."""
@@ -87,7 +115,10 @@ def prepare_pages(
         return prepared
     context = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(
-        workers, mp_context=context, initializer=_start_worker, initargs=(renderer, facts)
+        workers,
+        mp_context=context,
+        initializer=_start_worker,
+        initargs=(renderer, facts, settings),
     ) as pool:
         prepared = []
         sent_back = pool.map(_prepare_in_worker, requests, chunksize=16)
@@ -95,24 +126,33 @@ def prepare_pages(
             facts.merge(sent.facts)
             view = _view(request, facts)
             view = view.with_artifacts(sent.artifacts) if sent.artifacts else view
-            prepared.append(PreparedPage(view, sent.markdown))
+            prepared.append(PreparedPage(view, sent.markdown, sent.converted))
             advance()
         return prepared
 
 
-#: A worker's renderer and facts: inherited from the build through fork, never pickled.
-_worker: tuple[Renderer, FactsCache] | None = None
+#: A worker's renderer, facts and Markdown converter: inherited through fork, not pickled.
+_worker: tuple[Renderer, FactsCache, markdown.Markdown] | None = None
 
 
-def _start_worker(renderer: Renderer, facts: FactsCache) -> None:
+def _start_worker(renderer: Renderer, facts: FactsCache, settings: MarkdownSettings) -> None:
     global _worker
-    _worker = (renderer, facts)
+    _worker = (renderer, facts, settings.converter())
 
 
 def _prepare_in_worker(request: PageRequest) -> _Prepared:
     if _worker is None:
         raise RuntimeError("worker started without its renderer")
-    renderer, facts = _worker
+    renderer, facts, converter = _worker
     facts.start_recording()
     page = prepare_page(request, renderer, facts)
-    return _Prepared(page.markdown, page.view.artifacts, facts.recorded())
+    converted = convert(converter, page.markdown)
+    return _Prepared(page.markdown, page.view.artifacts, converted, facts.recorded())
+
+
+def convert(converter: markdown.Markdown, page: str) -> Converted:
+    """A generated page as MkDocs would convert it: front matter off, then the body."""
+    body, _ = get_data(page)
+    converter.reset()
+    html = converter.convert(body)
+    return Converted(html, list(getattr(converter, "toc_tokens", [])))

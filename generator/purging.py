@@ -1,9 +1,10 @@
-"""``handover purge``: delete client files from ``cases/`` once their deletion day has passed.
+"""``handover purge``: delete client files from ``cases/`` once their deletion day has come.
 
 A file is due on the case's deletion date (the day the page promises every copy is
 deleted), or for a document kept for a legal reason, the day after its ``retain_until``
-(the last day it must be kept); never while the case is under legal hold. Every deletion is hashed first and appended to the case's deletion record, so
-the firm can prove later what it deleted.
+(the last day it must be kept); never while the case is under legal hold. Every deletion
+is hashed first and appended to the case's deletion record, so the firm can prove later
+what it deleted.
 """
 
 from __future__ import annotations

@@ -112,9 +112,13 @@ def test_a_template_change_rebuilds_every_page(portal: Project) -> None:
 def test_pages_prepared_on_all_cores_equal_pages_prepared_in_one(
     portal: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Large builds fork workers; their site must be the one a single process builds."""
+    """Large builds fork workers that also convert the Markdown; their site must be the one
+    a single process (and MkDocs' own conversion) builds, for pages with every section."""
     import generator.preparing
+    from tests.test_client_page import FILES as ALL_FILES
+    from tests.test_client_page import FULL_CASE
 
+    portal.write_case("complete", FULL_CASE, ALL_FILES)
     one_process = full_build(portal, tmp_path / "one")
     monkeypatch.setattr(generator.preparing, "PARALLEL_FROM", 2)
     assert full_build(portal, tmp_path / "forked") == one_process

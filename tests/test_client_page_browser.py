@@ -27,15 +27,25 @@ def client_page(
     url = link["url"].replace("https://handover.example.com", http_site(project.site))
     contexts: list[Any] = []
 
-    def open_page(viewport: dict[str, int] = DESKTOP, context: Any = None) -> Any:
+    def open_page(
+        viewport: dict[str, int] = DESKTOP,
+        context: Any = None,
+        *,
+        unlock: bool = True,
+        clock: str | None = None,
+    ) -> Any:
+        """The client's page in a browser; ``clock`` fixes the reader's today."""
         if context is None:
             context = browser.new_context(viewport=viewport, accept_downloads=True)
             contexts.append(context)
         page = context.new_page()
+        if clock:
+            page.clock.set_fixed_time(clock)
         page.goto(url)
-        page.locator("#handover-passphrase").fill(link["passphrase"])
-        page.locator("form[data-handover-form] button[type=submit]").click()
-        page.locator("article[data-handover-page]").wait_for()
+        if unlock:
+            page.locator("#handover-passphrase").fill(link["passphrase"])
+            page.locator("form[data-handover-form] button[type=submit]").click()
+            page.locator("article[data-handover-page]").wait_for()
         return page
 
     yield open_page
@@ -53,25 +63,13 @@ def test_account_steps_are_ticked_and_remembered(client_page: Callable[..., Any]
     assert again.get_by_role("checkbox", name='Remove user "firm"').is_checked()
 
 
-def test_overdue_deadline_turns_red_after_its_day(
-    project: Project, browser: Any, http_site: Callable[[Path], str]
-) -> None:
-    project.write_case("complete", FULL_CASE, FILES)
-    assert project.run("build", "--today", "2026-12-01").exit_code == 0
-    link = json.loads(project.run("links", "--json").stdout)[0]
-    context = browser.new_context()
-    page = context.new_page()
-    page.clock.set_fixed_time("2026-12-20T10:00:00")
-    page.goto(link["url"].replace("https://handover.example.com", http_site(project.site)))
-    page.locator("#handover-passphrase").fill(link["passphrase"])
-    page.locator("form[data-handover-form] button[type=submit]").click()
+def test_overdue_deadline_turns_red_after_its_day(client_page: Callable[..., Any]) -> None:
+    page = client_page(clock="2026-12-20T10:00:00")
     deadline = page.locator('.handover-meta [data-due="2026-12-15"]')
-    deadline.wait_for()
     assert "handover-overdue" in (deadline.get_attribute("class") or "")
     assert deadline.inner_text().endswith("· overdue")
     not_yet = page.locator('[data-due="2026-12-20"]')  # invoice due today: not overdue
     assert "handover-overdue" not in (not_yet.get_attribute("class") or "")
-    context.close()
 
 
 def test_no_serious_accessibility_violations(client_page: Callable[..., Any]) -> None:
@@ -88,19 +86,12 @@ def test_no_serious_accessibility_violations(client_page: Callable[..., Any]) ->
         assert serious == []
 
 
-def test_locked_page_is_accessible_too(
-    project: Project, browser: Any, http_site: Callable[[Path], str]
-) -> None:
+def test_locked_page_is_accessible_too(client_page: Callable[..., Any]) -> None:
     from axe_playwright_python.sync_playwright import Axe
 
-    project.write_case("complete", FULL_CASE, FILES)
-    assert project.run("build", "--today", "2026-12-01").exit_code == 0
-    link = json.loads(project.run("links", "--json").stdout)[0]
-    page = browser.new_page(viewport=PHONE)
-    page.goto(link["url"].replace("https://handover.example.com", http_site(project.site)))
+    page = client_page(PHONE, unlock=False)
     violations = Axe().run(page).response["violations"]
     assert [v["id"] for v in violations if v["impact"] in {"serious", "critical"}] == []
-    page.close()
 
 
 @pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["phone", "desktop"])
