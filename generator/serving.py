@@ -16,6 +16,20 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
+from watchdog.events import (
+    DirCreatedEvent,
+    DirDeletedEvent,
+    DirMovedEvent,
+    FileClosedEvent,
+    FileCreatedEvent,
+    FileDeletedEvent,
+    FileModifiedEvent,
+    FileMovedEvent,
+    FileSystemEvent,
+    FileSystemEventHandler,
+)
+from watchdog.observers import Observer
+
 from generator.building import Portal, build
 from generator.cases import case_folders
 from generator.incremental import folder_fingerprint
@@ -67,9 +81,61 @@ class LivePreview:
         self.report(f"Built {len(result.built)} page(s), kept {result.kept}.")
         return True
 
-    def watch(self, interval: float = 0.5) -> None:
-        while not self.stop.wait(interval):
-            self.rebuild_if_changed()
+    def watched_paths(self) -> list[tuple[Path, bool]]:
+        """Each folder to watch, and whether below it too (the config's folder: not)."""
+        plugin, config = self.portal.plugin, self.portal.config
+        templates = plugin.project_dir(config) / plugin.config.templates_dir
+        folders = [*plugin.case_dirs(config), templates]
+        return [*((f, True) for f in folders), (Path(config.config_file_path).parent, False)]
+
+    def watch(self, settle: float = 0.2) -> None:
+        """Rebuild when the file system reports a change (watchdog, as ``mkdocs serve``
+        uses): nothing is polled while staff are not editing. ``settle`` lets an editor
+        finish writing before the build starts."""
+        changed = threading.Event()
+        handler = _Changes(changed, ignore=(str(self.portal.site_dir), ".handover"))
+        observer = Observer()
+        for path, below in self.watched_paths():
+            observer.schedule(
+                handler, str(path.resolve()), recursive=below, event_filter=WRITE_EVENTS
+            )
+        observer.start()
+        try:
+            while not self.stop.is_set():
+                if changed.wait(0.5) and not self.stop.wait(settle):
+                    changed.clear()
+                    self.rebuild_if_changed()
+        finally:
+            observer.stop()
+            observer.join()
+
+
+#: Writes only. Reads are not changes, and the build itself reads every watched file: asked
+#: for reads too, the kernel's queue overflows on a thousand cases (watchdog asks only for
+#: the events listed).
+WRITE_EVENTS: list[type[FileSystemEvent]] = [
+    FileCreatedEvent,
+    FileModifiedEvent,
+    FileClosedEvent,
+    FileMovedEvent,
+    FileDeletedEvent,
+    DirCreatedEvent,
+    DirMovedEvent,
+    DirDeletedEvent,
+]
+
+
+class _Changes(FileSystemEventHandler):
+    """Sets ``changed`` on a write, except inside our own output and caches."""
+
+    def __init__(self, changed: threading.Event, ignore: tuple[str, ...]) -> None:
+        self.changed = changed
+        self.ignore = ignore
+
+    def on_any_event(self, event: FileSystemEvent) -> None:
+        path = str(event.src_path)
+        if not any(part in path for part in self.ignore):
+            self.changed.set()
 
 
 class _Handler(http.server.SimpleHTTPRequestHandler):
