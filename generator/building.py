@@ -11,6 +11,7 @@ import datetime as dt
 import os
 import shutil
 import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,7 +33,7 @@ from generator.incremental import (
     shared_fingerprint,
 )
 from generator.plugin import HandoverPlugin
-from generator.validation import ClientCase
+from generator.validation import ClientCase, FirmDefaults
 
 PLUGIN_NAME = "handover"
 
@@ -100,33 +101,12 @@ def build(portal: Portal) -> BuildResult:
     )
     folders = [f for d in plugin.case_dirs(config) for f in case_folders(d)]
     fingerprints = {folder: folder_fingerprint(folder) for folder in folders}
-    previous = BuildState.load(project / STATE_FILE)
-    kept: dict[Path, str] = {}
-    if previous.shared == shared and previous.site == str(target):
-        for folder in folders:
-            slug = previous.unchanged_page(folder, fingerprints[folder], target)
-            if slug:
-                kept[folder] = slug
+    kept = _unchanged_pages(BuildState.load(project / STATE_FILE), shared, fingerprints, target)
     defaults = plugin.defaults(config)
-    rules = (
-        f"{defaults.language}/{defaults.retention_days}/{defaults.access}/"
-        f"{sorted(defaults.languages)}/{code_fingerprint()}"
-    )
-    known = ValidatedCases(project / VALIDATED_CACHE, fingerprints, rules)
+    known = ValidatedCases(project / VALIDATED_CACHE, fingerprints, _rules(defaults))
     cases = load_cases(plugin.case_dirs(config), defaults, skip=kept.keys(), known=known)
 
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.building-", dir=target.parent))
-    try:
-        config.site_dir = str(staging)
-        plugin.preloaded = cases
-        mkdocs_build(config)
-        move_pages(kept.values(), target, staging)
-        _swap_into_place(staging, target)
-    finally:
-        config.site_dir = str(target)
-        if staging.exists():
-            shutil.rmtree(staging, ignore_errors=True)
+    _build_beside(portal, cases, kept.values())
 
     built = {case.folder: secret.page_slug(case.id, case.case.key_version) for case in cases}
     pages = {
@@ -135,6 +115,46 @@ def build(portal: Portal) -> BuildResult:
     BuildState(shared, str(target), pages).save(project / STATE_FILE)
     known.forget_others()
     return BuildResult(cases, len(kept))
+
+
+def _unchanged_pages(
+    previous: BuildState, shared: str, fingerprints: dict[Path, str], site: Path
+) -> dict[Path, str]:
+    """Case folder -> page folder, for every page the previous build of ``site`` can keep."""
+    if previous.shared != shared or previous.site != str(site):
+        return {}
+    kept = {}
+    for folder, fingerprint in fingerprints.items():
+        slug = previous.unchanged_page(folder, fingerprint, site)
+        if slug:
+            kept[folder] = slug
+    return kept
+
+
+def _rules(defaults: FirmDefaults) -> str:
+    """Everything besides a case's folder that decides whether it is valid."""
+    return (
+        f"{defaults.language}/{defaults.retention_days}/{defaults.access}/"
+        f"{sorted(defaults.languages)}/{code_fingerprint()}"
+    )
+
+
+def _build_beside(portal: Portal, cases: list[ClientCase], kept: Iterable[str]) -> None:
+    """MkDocs builds ``cases`` into a fresh folder next to the site; the kept pages move in;
+    the new folder takes the site's place. On any failure the site is left as it was."""
+    config, target = portal.config, portal.site_dir
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.building-", dir=target.parent))
+    try:
+        config.site_dir = str(staging)
+        portal.plugin.preloaded = cases
+        mkdocs_build(config)
+        move_pages(kept, target, staging)
+        _swap_into_place(staging, target)
+    finally:
+        config.site_dir = str(target)
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
 
 
 def _swap_into_place(staging: Path, target: Path) -> None:
