@@ -20,7 +20,7 @@ from typing import Any, Literal
 from rich.table import Table
 from rich.text import Text
 
-from generator.model import Document, Invoice
+from generator.model import Invoice
 from generator.validation import ClientCase
 
 DeadlineKind = Literal["service-end", "account", "invoice", "document", "deletion"]
@@ -70,11 +70,6 @@ def format_amount(amount: float, currency: str) -> str:
 
 def open_invoices(case: ClientCase) -> list[Invoice]:
     return [invoice for invoice in case.case.invoices if invoice.status == "open"]
-
-
-def is_available(case: ClientCase, document: Document, today: dt.date) -> bool:
-    """The page offers a document up to and including its last day (as the build does)."""
-    return today <= case.available_until(document)
 
 
 def case_deadlines(case: ClientCase) -> list[Deadline]:
@@ -189,7 +184,7 @@ def client_status(case: ClientCase, today: dt.date) -> ClientStatus:
         case=case,
         today=today,
         next_deadlines=[d for d in ahead if d.date == ahead[0].date] if ahead else [],
-        documents_available=sum(is_available(case, d, today) for d in case.case.documents),
+        documents_available=sum(case.offers(d, today) for d in case.case.documents),
         open_invoices=open_invoices(case),
         overdue=overdue(deadlines, today),
     )

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import multiprocessing
 import os
+import threading
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -106,7 +107,9 @@ def prepare_pages(
 ) -> list[PreparedPage]:
     """Every page, in the order asked; on all cores when there are many and fork exists."""
     workers = os.cpu_count() or 1
-    can_fork = "fork" in multiprocessing.get_all_start_methods()
+    # Forking a process that runs other threads (``handover serve``'s server and watcher)
+    # can deadlock the child on a lock one of them held, so only a single thread forks.
+    can_fork = "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
     if len(requests) < PARALLEL_FROM or workers < 2 or not can_fork:
         prepared = []
         for request in requests:

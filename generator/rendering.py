@@ -145,16 +145,16 @@ def page_view(
     deleted = today > case.deletion_date and not case.case.legal_hold
     phase: Phase = "deleted" if deleted else "ended" if today > case.case.service_end else "active"
     documents = [
-        _document_view(case, document, today, phase, facts_of) for document in case.case.documents
+        _document_view(case, document, today, facts_of) for document in case.case.documents
     ]
     return PageView(case, today, firm, documents, phase)
 
 
 def _document_view(
-    case: ClientCase, document: Document, today: dt.date, phase: Phase, facts_of: FactsOf
+    case: ClientCase, document: Document, today: dt.date, facts_of: FactsOf
 ) -> DocumentView:
     until = case.available_until(document)
-    available = phase != "deleted" and today <= until
+    available = case.offers(document, today)
     source = case.document_path(document)
     if source is None:
         return DocumentView(document, until, available, None, None)

@@ -100,6 +100,7 @@ class LivePreview:
                 handler, str(path.resolve()), recursive=below, event_filter=WRITE_EVENTS
             )
         observer.start()
+        changed.set()  # whatever changed before the observer started is looked at once
         try:
             while not self.stop.is_set():
                 if changed.wait(0.5) and not self.stop.wait(settle):

@@ -51,6 +51,11 @@ class ClientCase:
     def available_until(self, document: Document) -> dt.date:
         return document.available_until or self.deletion_date
 
+    def offers(self, document: Document, today: dt.date) -> bool:
+        """The page offers a document up to and including its last day, which is never
+        after the deletion date (validated), so nothing is offered once data is deleted."""
+        return today <= self.available_until(document)
+
     def document_path(self, document: Document) -> Path | None:
         return self.folder / document.file if document.file else None
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -109,16 +111,47 @@ def test_a_template_change_rebuilds_every_page(portal: Project) -> None:
     assert "Template marker 42." in sealed.open_page(portal.site, "alpha")[0]
 
 
+#: A build in a fresh process (no test threads, so it may fork) that forks from 2 cases on,
+#: and says whether it forked.
+FORKING_BUILD = """
+import sys
+from concurrent.futures import ProcessPoolExecutor
+import generator.preparing as preparing
+from generator.cli import cli
+
+preparing.PARALLEL_FROM = 2
+pools = []
+class CountedPool(ProcessPoolExecutor):
+    def __init__(self, *args, **kwargs):
+        pools.append(self)
+        super().__init__(*args, **kwargs)
+preparing.ProcessPoolExecutor = CountedPool
+try:
+    cli(sys.argv[1:], standalone_mode=False)
+finally:
+    print("pools:", len(pools))
+"""
+
+
 def test_pages_prepared_on_all_cores_equal_pages_prepared_in_one(
-    portal: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    portal: Project, tmp_path: Path
 ) -> None:
     """Large builds fork workers that also convert the Markdown; their site must be the one
     a single process (and MkDocs' own conversion) builds, for pages with every section."""
-    import generator.preparing
     from tests.test_client_page import FILES as ALL_FILES
     from tests.test_client_page import FULL_CASE
 
     portal.write_case("complete", FULL_CASE, ALL_FILES)
     one_process = full_build(portal, tmp_path / "one")
-    monkeypatch.setattr(generator.preparing, "PARALLEL_FROM", 2)
-    assert full_build(portal, tmp_path / "forked") == one_process
+    (portal.root / ".handover" / "cache" / "last-build.json").unlink()
+    forked = tmp_path / "forked"
+    result = subprocess.run(
+        [sys.executable, "-c", FORKING_BUILD, "build", "--today", "2026-12-01", "-d", str(forked)],
+        cwd=portal.root,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "pools: 1" in result.stdout, "the build forked its workers"
+    assert tree(forked) == one_process

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import queue
 import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -25,8 +27,29 @@ def fetch(url: str) -> str:
         return str(response.read().decode("utf-8"))
 
 
+class Output:
+    """The lines a running command prints, read on a thread so a test never blocks on it."""
+
+    def __init__(self, process: subprocess.Popen[str]) -> None:
+        self.lines: queue.Queue[str] = queue.Queue()
+        assert process.stdout is not None
+        stream = process.stdout
+        threading.Thread(target=lambda: [self.lines.put(x) for x in stream], daemon=True).start()
+
+    def wait_for(self, pattern: str, timeout: float = 30) -> re.Match[str]:
+        deadline = time.monotonic() + timeout
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                line = self.lines.get(timeout=left)
+            except queue.Empty:
+                break
+            if found := re.search(pattern, line):
+                return found
+        raise AssertionError(f"no line matching {pattern!r} within {timeout} s")
+
+
 @pytest.fixture
-def serving(project: Project) -> Iterator[tuple[Project, subprocess.Popen[str], str]]:
+def serving(project: Project) -> Iterator[tuple[Project, subprocess.Popen[str], str, Output]]:
     project.write_case("minimal", MINIMAL_CASE, FILES)
     process = subprocess.Popen(
         [sys.executable, "-m", "generator", "serve", "-a", "127.0.0.1:0", "--today", "2026-12-01"],
@@ -36,15 +59,10 @@ def serving(project: Project) -> Iterator[tuple[Project, subprocess.Popen[str], 
         stderr=subprocess.STDOUT,
         text=True,
     )
-    assert process.stdout is not None
-    url = ""
-    deadline = time.monotonic() + 60
-    while not url and time.monotonic() < deadline:
-        line = process.stdout.readline()
-        found = re.match(r"minimal: (http://127\.0\.0\.1:\d+/\S+/)", line)
-        url = found.group(1) if found else url
-    assert url, "serve printed no local link"
-    yield project, process, url
+    output = Output(process)
+    url = output.wait_for(r"^minimal: (http://127\.0\.0\.1:\d+/\S+/)", timeout=60).group(1)
+    output.wait_for("^Watching")
+    yield project, process, url, output
     if process.poll() is None:
         process.kill()
         process.wait()
@@ -61,9 +79,9 @@ def wait_for_build(base: str, after: str) -> str:
 
 
 def test_serve_shows_the_sealed_page_and_rebuilds_on_edit(
-    serving: tuple[Project, subprocess.Popen[str], str],
+    serving: tuple[Project, subprocess.Popen[str], str, Output],
 ) -> None:
-    project, process, url = serving
+    project, process, url, output = serving
     base = url.rsplit("/", 2)[0] + "/"
     html = fetch(url)
     assert 'id="handover-envelope"' in html, "the preview is the real, sealed page"
@@ -78,24 +96,19 @@ def test_serve_shows_the_sealed_page_and_rebuilds_on_edit(
     assert not (project.root / "site").exists(), "serve never touches the published site"
 
     process.send_signal(signal.SIGINT)
-    output, _ = process.communicate(timeout=20)
-    assert process.returncode == 0
-    assert "Traceback" not in output
+    assert process.wait(timeout=20) == 0
+    time.sleep(0.2)  # let the reader take the last lines
+    assert not any("Traceback" in line for line in list(output.lines.queue))
 
 
 def test_a_bad_edit_is_reported_and_the_last_good_page_stays(
-    serving: tuple[Project, subprocess.Popen[str], str],
+    serving: tuple[Project, subprocess.Popen[str], str, Output],
 ) -> None:
-    project, process, url = serving
+    project, _, url, output = serving
     before = fetch(url)
     case = project.cases / "minimal" / "case.yaml"
     case.write_text(case.read_text().replace("status: ended", "status: finished"))
-    assert process.stdout is not None
-    line = ""
-    deadline = time.monotonic() + 30
-    while "services[0].status" not in line and time.monotonic() < deadline:
-        line = process.stdout.readline()
-    assert "case.yaml:7: services[0].status: must be one of" in line
+    output.wait_for(r"case\.yaml:7: services\[0\]\.status: must be one of")
     assert fetch(url) == before
     site = Path(project.root / ".handover" / "preview")
     assert "Monthly payroll" in sealed.open_page(site, "minimal")[0]
