@@ -111,27 +111,28 @@ def prepare_pages(
     # can deadlock the child on a lock one of them held, so only a single thread forks.
     can_fork = "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
     if len(requests) < PARALLEL_FROM or workers < 2 or not can_fork:
-        prepared = []
-        for request in requests:
-            prepared.append(prepare_page(request, renderer, facts))
-            advance()
-        return prepared
+        return [_advancing(prepare_page(r, renderer, facts), advance) for r in requests]
     context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(
-        workers,
-        mp_context=context,
-        initializer=_start_worker,
-        initargs=(renderer, facts, settings),
-    ) as pool:
-        prepared = []
+    start = (renderer, facts, settings)
+    with ProcessPoolExecutor(workers, context, _start_worker, start) as pool:
         sent_back = pool.map(_prepare_in_worker, requests, chunksize=16)
-        for request, sent in zip(requests, sent_back, strict=True):
-            facts.merge(sent.facts)
-            view = _view(request, facts)
-            view = view.with_artifacts(sent.artifacts) if sent.artifacts else view
-            prepared.append(PreparedPage(view, sent.markdown, sent.converted))
-            advance()
-        return prepared
+        return [
+            _advancing(_received(request, sent, facts), advance)
+            for request, sent in zip(requests, sent_back, strict=True)
+        ]
+
+
+def _received(request: PageRequest, sent: _Prepared, facts: FactsCache) -> PreparedPage:
+    """A worker's page, completed here with what was cheaper to work out again than to send."""
+    facts.merge(sent.facts)
+    view = _view(request, facts)
+    view = view.with_artifacts(sent.artifacts) if sent.artifacts else view
+    return PreparedPage(view, sent.markdown, sent.converted)
+
+
+def _advancing(page: PreparedPage, advance: Callable[[], None]) -> PreparedPage:
+    advance()
+    return page
 
 
 #: A worker's renderer, facts and Markdown converter: inherited through fork, not pickled.
