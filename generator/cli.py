@@ -226,6 +226,18 @@ def purge(
     )
 
 
+@cli.command("public-key")
+@config_option
+@reports_problems
+def public_key(config_file: Path) -> None:
+    """The firm's public key for deletion certificates, to publish for clients to check."""
+    from generator import building
+    from generator.certificates import firm_public_key
+
+    portal = building.open_portal(config_file)
+    click.echo(firm_public_key(portal.plugin.secret(portal.config)))
+
+
 @cli.command("verify-certificate")
 @config_option
 @click.argument("certificate", type=click.Path(exists=True, dir_okay=False, path_type=Path))

@@ -151,3 +151,19 @@ def test_certificate_from_another_secret_is_refused(
     result = purged.run("verify-certificate", str(path))
     assert result.exit_code == 1
     assert "another key" in result.output
+
+
+def test_anyone_with_the_public_key_can_check_a_certificate(
+    purged: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, data = certificate(purged)
+    path = tmp_path / "certificate.json"
+    path.write_bytes(data)
+    key = purged.run("public-key").output.strip()
+    assert json.loads(data)["public_key"] == key
+    monkeypatch.delenv("HANDOVER_SECRET")
+    monkeypatch.setenv("CI", "true")  # no secret here, and none may be invented
+    assert purged.run("verify-certificate", str(path), "--public-key", key).exit_code == 0
+    other = "A" * 43 + "="
+    result = purged.run("verify-certificate", str(path), "--public-key", other)
+    assert result.exit_code == 1 and "another key" in result.output
