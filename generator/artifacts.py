@@ -20,7 +20,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from generator.files import FactsOf, file_facts
+from generator.files import FactsOf, file_facts, write_if_changed
 from generator.rendering import Artifacts, Download, PageView
 
 #: A fixed timestamp for ZIP entries, so the archive depends on content only.
@@ -42,7 +42,7 @@ def build_artifacts(
     fingerprint = hashlib.sha256(manifest_json).hexdigest()
     written = {"manifest.json": manifest_json, "manifest.csv": _csv_bytes(entries)}
     paths = {
-        name: _write_if_changed(folder / f"{prefix}-{name}", data) for name, data in written.items()
+        name: write_if_changed(folder / f"{prefix}-{name}", data) for name, data in written.items()
     }
     paths["calendar.ics"] = _calendar_file(view, events, folder / f"{prefix}-calendar")
     archive = (
@@ -155,13 +155,6 @@ def _csv_bytes(entries: list[dict[str, Any]]) -> bytes:
     writer.writeheader()
     writer.writerows(entries)
     return buffer.getvalue().encode("utf-8-sig")  # the BOM makes Excel read UTF-8
-
-
-def _write_if_changed(path: Path, data: bytes) -> Path:
-    """Leave unchanged files alone, so their mtime (and later caches) stay valid."""
-    if not path.is_file() or path.read_bytes() != data:
-        path.write_bytes(data)
-    return path
 
 
 def _remove_stale(folder: Path, keep: set[Path]) -> None:

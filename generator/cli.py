@@ -231,11 +231,15 @@ def purge(
 @reports_problems
 def public_key(config_file: Path) -> None:
     """The firm's public key for deletion certificates, to publish for clients to check."""
+    click.echo(_firm_public_key(config_file))
+
+
+def _firm_public_key(config_file: Path) -> str:
     from generator import building
     from generator.certificates import firm_public_key
 
     portal = building.open_portal(config_file)
-    click.echo(firm_public_key(portal.plugin.secret(portal.config)))
+    return firm_public_key(portal.plugin.secret(portal.config))
 
 
 @cli.command("verify-certificate")
@@ -249,12 +253,10 @@ def public_key(config_file: Path) -> None:
 @reports_problems
 def verify_certificate(config_file: Path, certificate: Path, public_key: str | None) -> None:
     """Check that a deletion certificate is signed by the firm and unaltered."""
-    from generator import building
-    from generator.certificates import CertificateError, firm_public_key, verify_certificate
+    from generator.certificates import CertificateError, verify_certificate
 
     if public_key is None:
-        portal = building.open_portal(config_file)
-        public_key = firm_public_key(portal.plugin.secret(portal.config))
+        public_key = _firm_public_key(config_file)
     try:
         statement = verify_certificate(certificate.read_bytes(), public_key)
     except CertificateError as error:

@@ -39,6 +39,13 @@ def file_facts(path: Path) -> FileFacts:
     return FileFacts(size, digest.hexdigest())
 
 
+def write_if_changed(path: Path, data: bytes) -> Path:
+    """Leave unchanged files alone, so their mtime (and the caches keyed by it) stay valid."""
+    if not path.is_file() or path.read_bytes() != data:
+        path.write_bytes(data)
+    return path
+
+
 class FactsCache:
     """File facts from earlier builds, trusted while a file's size and mtime are unchanged."""
 

@@ -28,7 +28,7 @@ from mkdocs.structure.toc import get_toc
 
 from generator.cases import load_cases
 from generator.certificates import make_certificate
-from generator.files import FactsCache, file_facts
+from generator.files import FactsCache, file_facts, write_if_changed
 from generator.keys import MasterSecret, SecretError, load_master_secret
 from generator.preparing import (
     Converted,
@@ -143,8 +143,7 @@ class HandoverPlugin(BasePlugin[HandoverConfig]):
         name = f"{case.id}-deletion-certificate.json"
         path = self.project_dir(config) / CERTIFICATES_CACHE / name
         path.parent.mkdir(parents=True, exist_ok=True)
-        if not path.is_file() or path.read_bytes() != data:
-            path.write_bytes(data)
+        write_if_changed(path, data)
         return Download(f"files/{name}", name, path, file_facts(path))
 
     # -- MkDocs events ------------------------------------------------------------

@@ -124,15 +124,22 @@ def test_page_shows_the_deletion_certificate(purged: Project) -> None:
     assert [d["sha256"] for d in signed["deleted"]] == [hashlib.sha256(LEDGER).hexdigest()]
 
 
-def test_certificate_verifies_and_a_tampered_one_does_not(purged: Project, tmp_path: Path) -> None:
-    _, data = certificate(purged)
-    good = tmp_path / "certificate.json"
-    good.write_bytes(data)
-    result = purged.run("verify-certificate", str(good))
+@pytest.fixture
+def certificate_file(purged: Project, tmp_path: Path) -> Path:
+    """The certificate as a client saves it from their page."""
+    path = tmp_path / "certificate.json"
+    path.write_bytes(certificate(purged)[1])
+    return path
+
+
+def test_certificate_verifies_and_a_tampered_one_does_not(
+    purged: Project, certificate_file: Path, tmp_path: Path
+) -> None:
+    result = purged.run("verify-certificate", str(certificate_file))
     assert result.exit_code == 0, result.output
     assert "valid" in result.output and "Purged Client GmbH" in result.output
 
-    signed = json.loads(data)
+    signed = json.loads(certificate_file.read_bytes())
     signed["deleted"][0]["deleted_on"] = "2026-12-01"
     tampered = tmp_path / "tampered.json"
     tampered.write_text(json.dumps(signed))
@@ -142,25 +149,20 @@ def test_certificate_verifies_and_a_tampered_one_does_not(purged: Project, tmp_p
 
 
 def test_certificate_from_another_secret_is_refused(
-    purged: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    purged: Project, certificate_file: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _, data = certificate(purged)
-    path = tmp_path / "certificate.json"
-    path.write_bytes(data)
     monkeypatch.setenv("HANDOVER_SECRET", "another-firm-secret-0123456789-abcdefghijkl")
-    result = purged.run("verify-certificate", str(path))
+    result = purged.run("verify-certificate", str(certificate_file))
     assert result.exit_code == 1
     assert "another key" in result.output
 
 
 def test_anyone_with_the_public_key_can_check_a_certificate(
-    purged: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    purged: Project, certificate_file: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _, data = certificate(purged)
-    path = tmp_path / "certificate.json"
-    path.write_bytes(data)
+    path = certificate_file
     key = purged.run("public-key").output.strip()
-    assert json.loads(data)["public_key"] == key
+    assert json.loads(path.read_bytes())["public_key"] == key
     monkeypatch.delenv("HANDOVER_SECRET")
     monkeypatch.setenv("CI", "true")  # no secret here, and none may be invented
     assert purged.run("verify-certificate", str(path), "--public-key", key).exit_code == 0
