@@ -479,7 +479,7 @@ def run_child(command: list[str], cwd: Path, env: dict[str, str], log: Path) -> 
 def handover_command() -> list[str]:
     """The installed console script next to this interpreter, as staff and CI call it."""
     script = Path(sys.executable).parent / "handover"
-    return [str(script)] if script.is_file() else [sys.executable, "-m", "generator"]
+    return [str(script)] if script.is_file() else [sys.executable, "-m", "handover"]
 
 
 def handover_build(project: Path, params: Params, env: dict[str, str], label: str) -> Run:
@@ -612,10 +612,10 @@ def prepare_reference(project: Path, params: Params) -> Path:
     artifacts (read from the cache the full builds filled), so they match what the
     plugin hands to MkDocs before sealing. They stay out of the nav, as client pages do.
     """
-    from generator.artifacts import build_artifacts
-    from generator.building import open_portal, validate
-    from generator.plugin import ARTIFACTS_CACHE
-    from generator.rendering import page_view
+    from handover.artifacts import build_artifacts
+    from handover.building import open_portal, validate
+    from handover.plugin import ARTIFACTS_CACHE
+    from handover.rendering import page_view
 
     started = time.perf_counter()
     reference = project / "reference"
@@ -639,7 +639,9 @@ def prepare_reference(project: Path, params: Params) -> Path:
         not_in_nav="/client-*/",
         plugins=[],  # explicit: MkDocs adds 'search' when 'plugins' is missing
     )
-    config["theme"]["custom_dir"] = str(project / "site_templates" / "overrides")
+    from handover.rendering import DEFAULT_TEMPLATES
+
+    config["theme"]["custom_dir"] = str(DEFAULT_TEMPLATES / "overrides")
     write_yaml(reference / "mkdocs.yml", config)
     note(f"reference pages rendered in {time.perf_counter() - started:.1f} s")
     return reference
@@ -656,7 +658,7 @@ def run_reference(reference: Path, env: dict[str, str], label: str) -> Run:
 def profile_build(project: Path, params: Params, env: dict[str, str]) -> Path:
     """One more warm build under cProfile, to show where the time goes (not measured)."""
     output = project / "logs" / "build.prof"
-    command = [sys.executable, "-m", "cProfile", "-o", str(output), "-m", "generator", "build"]
+    command = [sys.executable, "-m", "cProfile", "-o", str(output), "-m", "handover", "build"]
     command += ["-f", str(project / "mkdocs.yml"), "--site-dir", str(project / "site")]
     command += ["--today", params.today]
     run_child(command, project, env, project / "logs" / "profile.log")
@@ -669,7 +671,7 @@ def print_profile(path: Path) -> None:
 
     print(f"\nProfile of one warm build ({path}), top 30 by cumulative time:")
     stats = pstats.Stats(str(path), stream=sys.stdout).sort_stats("cumulative")
-    stats.print_stats(r"generator/|mkdocs/commands/build\.py|markdown/core\.py", 30)
+    stats.print_stats(r"handover/|mkdocs/commands/build\.py|markdown/core\.py", 30)
 
 
 def clean_outputs(project: Path) -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from generator.cli import cli
+from handover.cli import cli
 
 REPO = Path(__file__).resolve().parent.parent
 TEST_SECRET = "test-secret-0123456789-abcdefghijklmnopqrstuvwxyz"

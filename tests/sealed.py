@@ -1,6 +1,6 @@
 """A second, independent reader of sealed pages and files, for tests.
 
-It follows SECURITY.md rather than generator/sealing.py, so a change to the format
+It follows SECURITY.md rather than handover/sealing.py, so a change to the format
 that the documentation does not describe fails here.
 """
 
@@ -15,7 +15,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from generator.keys import ClientKeys, MasterSecret
+from handover.keys import ClientKeys, MasterSecret
 from tests.conftest import TEST_SECRET
 
 SECRET = MasterSecret(TEST_SECRET.encode(), "test")

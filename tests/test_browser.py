@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from generator.cli import cli
+from handover.cli import cli
 from tests.conftest import REPO
 from tests.test_privacy import example_cases
 

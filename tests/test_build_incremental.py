@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from handover.rendering import DEFAULT_TEMPLATES
+from handover.rendering import DEFAULT_TEMPLATES
 from tests import sealed
 from tests.conftest import MINIMAL_CASE, REPO, Project
 
@@ -104,8 +106,9 @@ def test_a_template_change_rebuilds_every_page(portal: Project) -> None:
     templates = portal.root / "site_templates"
     templates.unlink()  # a symlink to the repo's templates: make a private copy to edit
     shutil.copytree(REPO / "site_templates", templates)
-    page = templates / "page.md.j2"
-    page.write_text(page.read_text(encoding="utf-8") + "\nTemplate marker 42.\n", encoding="utf-8")
+    page = templates / "page.md.j2"  # overrides the package's own page template
+    default = (DEFAULT_TEMPLATES / "page.md.j2").read_text(encoding="utf-8")
+    page.write_text(default + "\nTemplate marker 42.\n", encoding="utf-8")
     result = portal.run("build", "--today", "2026-12-01")
     assert "Built 3 client pages" in result.output
     assert "Template marker 42." in sealed.open_page(portal.site, "alpha")[0]
@@ -116,8 +119,8 @@ def test_a_template_change_rebuilds_every_page(portal: Project) -> None:
 FORKING_BUILD = """
 import sys
 from concurrent.futures import ProcessPoolExecutor
-import generator.preparing as preparing
-from generator.cli import cli
+import handover.preparing as preparing
+from handover.cli import cli
 
 preparing.PARALLEL_FROM = 2
 pools = []

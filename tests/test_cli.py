@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from generator.keys import MasterSecret
+from handover.keys import MasterSecret
 from tests.conftest import TEST_SECRET, Project
 
 SLUG = MasterSecret(TEST_SECRET.encode(), "test").page_slug
@@ -114,7 +114,7 @@ def test_missing_config_file_is_a_clear_error(project: Project) -> None:
 
 def test_python_dash_m_runs_the_cli() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "generator", "--help"], capture_output=True, text=True, check=True
+        [sys.executable, "-m", "handover", "--help"], capture_output=True, text=True, check=True
     )
     for command in ["new", "validate", "build", "serve", "links"]:
         assert command in result.stdout

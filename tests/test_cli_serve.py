@@ -52,7 +52,7 @@ class Output:
 def serving(project: Project) -> Iterator[tuple[Project, subprocess.Popen[str], str, Output]]:
     project.write_case("minimal", MINIMAL_CASE, FILES)
     process = subprocess.Popen(
-        [sys.executable, "-m", "generator", "serve", "-a", "127.0.0.1:0", "--today", "2026-12-01"],
+        [sys.executable, "-m", "handover", "serve", "-a", "127.0.0.1:0", "--today", "2026-12-01"],
         cwd=project.root,
         env={**os.environ, "HANDOVER_SECRET": TEST_SECRET},
         stdout=subprocess.PIPE,

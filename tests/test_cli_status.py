@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from rich.console import Console
 
-from generator import building
-from generator.deadlines import client_statuses, status_table
+from handover import building
+from handover.deadlines import client_statuses, status_table
 from tests.conftest import Project
 
 TODAY = "2026-11-10"

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 import re
 
-from generator.cli import cli
-from generator.plugin import HandoverConfig
-from generator.reference import END, START, case_format_markdown, case_json_schema
+from handover.cli import cli
+from handover.plugin import HandoverConfig
+from handover.reference import END, START, case_format_markdown, case_json_schema
 from tests.conftest import REPO
 
 README = (REPO / "README.md").read_text(encoding="utf-8")

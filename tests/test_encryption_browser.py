@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from generator.keys import MasterSecret
+from handover.keys import MasterSecret
 from tests.conftest import TEST_SECRET, Project
 from tests.sealed import open_page as open_sealed_page
 

@@ -9,11 +9,12 @@ from pathlib import Path
 import pytest
 from babel.messages.pofile import read_po
 
+from handover.rendering import DEFAULT_TEMPLATES
 from tests import sealed
 from tests.conftest import REPO, Project
 from tests.test_client_page import FILES, FULL_CASE
 
-LOCALES = REPO / "site_templates" / "locales"
+LOCALES = DEFAULT_TEMPLATES / "locales"
 LANGUAGES = sorted(p.name for p in LOCALES.iterdir() if (p / "LC_MESSAGES").is_dir())
 #: Words that are the same in every language the page is written in.
 UNIVERSAL = {"SHA-256", "ZIP", "JSON", "CSV", "PDF"}
@@ -100,7 +101,7 @@ def test_every_message_is_translated(language: str) -> None:
     assert untranslated == []
     assert set(english_messages()) <= {
         i for m in catalog for i in (m.id if isinstance(m.id, tuple) else (m.id,))
-    }, "run pybabel update (see site_templates/babel.cfg)"
+    }, "run pybabel update (see handover/templates/babel.cfg)"
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ from typing import ClassVar
 import pytest
 import yaml
 
-from generator.keys import MasterSecret
+from handover.keys import MasterSecret
 from tests.conftest import REPO, TEST_SECRET, Project
 
 SECRET = MasterSecret(TEST_SECRET.encode(), "test")

@@ -6,7 +6,7 @@ import io
 
 import pytest
 
-from generator import progress
+from handover import progress
 
 
 class _Terminal(io.StringIO):

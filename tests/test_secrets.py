@@ -10,6 +10,7 @@ import json
 
 import pytest
 
+from handover.rendering import DEFAULT_TEMPLATES
 from tests.conftest import REPO, Project
 
 ADVICE = (
@@ -334,6 +335,6 @@ def test_example_cases_have_no_false_alarms(project: Project) -> None:
 
 
 def test_not_secrets_is_never_rendered() -> None:
-    for path in (REPO / "site_templates").rglob("*"):
+    for path in [*(REPO / "site_templates").rglob("*"), *DEFAULT_TEMPLATES.rglob("*")]:
         if path.is_file():
             assert "not_secrets" not in path.read_text(encoding="utf-8", errors="ignore"), path

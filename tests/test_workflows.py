@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 import pytest
 import yaml
 
-from generator.cli import cli
+from handover.cli import cli
 from tests.conftest import MINIMAL_CASE, REPO, TEST_SECRET, Project
 
 GITHUB = REPO / ".github" / "workflows" / "handover.yml"
@@ -267,7 +267,7 @@ def test_pre_commit_hook_runs_a_real_handover_command() -> None:
     assert hook["language"] == "python", "pre-commit installs this package to run it"
     assert hook["pass_filenames"] is False
     assert re.search(hook["files"], "cases/acme/case.yaml")
-    assert not re.search(hook["files"], "generator/cli.py")
+    assert not re.search(hook["files"], "handover/cli.py")
     program, command, *_ = shlex.split(hook["entry"])
     assert program == "handover"
     assert command in cli.commands

@@ -14,10 +14,10 @@ from typing import Annotated
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
-from generator.files import FileFacts
-from generator.loading import read_yaml
-from generator.model import IsoDate
-from generator.problems import Problem, format_field_path
+from handover.files import FileFacts
+from handover.loading import read_yaml
+from handover.model import IsoDate
+from handover.problems import Problem, format_field_path
 
 RECORD_FILE = "deletion-record.yaml"
 RECORD_HEADER = (

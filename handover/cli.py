@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 import click
 
-from generator import __version__
+from handover import __version__
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -60,9 +60,9 @@ def reports_problems(command: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         from mkdocs.exceptions import MkDocsException
 
-        from generator.keys import SecretError
-        from generator.problems import ProblemsFound
-        from generator.scaffold import ScaffoldError
+        from handover.keys import SecretError
+        from handover.problems import ProblemsFound
+        from handover.scaffold import ScaffoldError
 
         try:
             return command(*args, **kwargs)
@@ -90,7 +90,7 @@ def cli(verbose: bool) -> None:
 @reports_problems
 def new(client_id: str, name: str | None, cases_dirs: tuple[Path, ...]) -> None:
     """Write a commented case for CLIENT_ID to fill in."""
-    from generator.scaffold import new_case
+    from handover.scaffold import new_case
 
     path = new_case(
         (cases_dirs or (Path("cases"),))[0], client_id, name=name, today=dt.date.today()
@@ -104,7 +104,7 @@ def new(client_id: str, name: str | None, cases_dirs: tuple[Path, ...]) -> None:
 @reports_problems
 def validate(config_file: Path, cases_dirs: tuple[Path, ...]) -> None:
     """Check every case; list every problem with file and line."""
-    from generator import building
+    from handover import building
 
     cases = building.validate(building.open_portal(config_file, cases_dirs=list(cases_dirs)))
     click.echo(f"{len(cases)} case{'s' if len(cases) != 1 else ''} valid.")
@@ -125,7 +125,7 @@ def build(
     config_file: Path, cases_dirs: tuple[Path, ...], site_dir: Path | None, today: dt.date | None
 ) -> None:
     """Validate the cases and build the portal; the old site stays if anything fails."""
-    from generator import building
+    from handover import building
 
     portal = building.open_portal(
         config_file, cases_dirs=list(cases_dirs), site_dir=site_dir, today=today
@@ -148,8 +148,8 @@ def serve(
     config_file: Path, cases_dirs: tuple[Path, ...], dev_addr: str, today: dt.date | None
 ) -> None:
     """Preview the real (sealed) portal locally, rebuilding each case as it changes."""
-    from generator import building, serving
-    from generator.links import client_links
+    from handover import building, serving
+    from handover.links import client_links
 
     host, _, port = dev_addr.rpartition(":")
     portal = building.open_portal(
@@ -182,8 +182,8 @@ def serve(
 @reports_problems
 def links(config_file: Path, cases_dirs: tuple[Path, ...], as_json: bool) -> None:
     """Each client's page address and passphrase, for staff to send (separately)."""
-    from generator import building
-    from generator.links import client_links
+    from handover import building
+    from handover.links import client_links
 
     found = client_links(building.open_portal(config_file, cases_dirs=list(cases_dirs)))
     if as_json:
@@ -206,8 +206,8 @@ def purge(
     config_file: Path, cases_dirs: tuple[Path, ...], today: dt.date | None, dry_run: bool
 ) -> None:
     """Delete client files whose deletion day has come, recording each deletion."""
-    from generator import building, purging
-    from generator.progress import progress
+    from handover import building, purging
+    from handover.progress import progress
 
     day = today or dt.date.today()
     cases = building.validate(building.open_portal(config_file, cases_dirs=list(cases_dirs)))
@@ -235,8 +235,8 @@ def public_key(config_file: Path) -> None:
 
 
 def _firm_public_key(config_file: Path) -> str:
-    from generator import building
-    from generator.certificates import firm_public_key
+    from handover import building
+    from handover.certificates import firm_public_key
 
     portal = building.open_portal(config_file)
     return firm_public_key(portal.plugin.secret(portal.config))
@@ -253,7 +253,7 @@ def _firm_public_key(config_file: Path) -> str:
 @reports_problems
 def verify_certificate(config_file: Path, certificate: Path, public_key: str | None) -> None:
     """Check that a deletion certificate is signed by the firm and unaltered."""
-    from generator.certificates import CertificateError, verify_certificate
+    from handover.certificates import CertificateError, verify_certificate
 
     if public_key is None:
         public_key = _firm_public_key(config_file)
@@ -278,7 +278,7 @@ as_of_option = click.option(
 
 
 def _period(_ctx: click.Context, _param: click.Parameter, value: str) -> int:
-    from generator.deadlines import parse_period
+    from handover.deadlines import parse_period
 
     try:
         return parse_period(value)
@@ -307,8 +307,8 @@ def status(
     config_file: Path, cases_dirs: tuple[Path, ...], today: dt.date | None, as_json: bool
 ) -> None:
     """Each client's next deadline, open invoices and overdue items, most urgent first."""
-    from generator import building
-    from generator.deadlines import client_statuses, status_table
+    from handover import building
+    from handover.deadlines import client_statuses, status_table
 
     cases = building.validate(building.open_portal(config_file, cases_dirs=list(cases_dirs)))
     statuses = client_statuses(cases, today or dt.date.today())
@@ -341,8 +341,8 @@ def due(
     as_json: bool,
 ) -> None:
     """What falls due soon, and everything overdue; exit 1 when anything is overdue."""
-    from generator import building
-    from generator.deadlines import due_within
+    from handover import building
+    from handover.deadlines import due_within
 
     cases = building.validate(building.open_portal(config_file, cases_dirs=list(cases_dirs)))
     found = due_within(cases, today or dt.date.today(), days)
@@ -378,8 +378,8 @@ def report(
     config_file: Path, cases_dirs: tuple[Path, ...], since: dt.date | None, output_format: str
 ) -> None:
     """Departures per month by reason and segment, with revenue lost. Staff only; never built."""
-    from generator import building
-    from generator.reporting import departure_report, report_tables
+    from handover import building
+    from handover.reporting import departure_report, report_tables
 
     cases = building.validate(building.open_portal(config_file, cases_dirs=list(cases_dirs)))
     found = departure_report(cases, since)
@@ -395,7 +395,7 @@ def report(
 @click.option("--markdown", is_flag=True, help="Print the README's field reference instead.")
 def schema(markdown: bool) -> None:
     """Print the JSON Schema of case.yaml (editors use it to complete and check fields)."""
-    from generator.reference import case_format_markdown, case_json_schema
+    from handover.reference import case_format_markdown, case_json_schema
 
     click.echo(case_format_markdown() if markdown else case_json_schema())
 

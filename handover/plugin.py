@@ -26,22 +26,22 @@ from mkdocs.structure.files import File, Files, InclusionLevel
 from mkdocs.structure.pages import Page
 from mkdocs.structure.toc import get_toc
 
-from generator.cases import load_cases
-from generator.certificates import make_certificate
-from generator.files import FactsCache, file_facts, write_if_changed
-from generator.keys import MasterSecret, SecretError, load_master_secret
-from generator.preparing import (
+from handover.cases import load_cases
+from handover.certificates import make_certificate
+from handover.files import FactsCache, file_facts, write_if_changed
+from handover.keys import MasterSecret, SecretError, load_master_secret
+from handover.preparing import (
     Converted,
     MarkdownSettings,
     PageRequest,
     PreparedPage,
     prepare_pages,
 )
-from generator.problems import ProblemsFound
-from generator.progress import progress
-from generator.rendering import Download, PageView, Renderer
-from generator.sealing import ACCESS_MODES, KeyCache, Seal, SealedFiles, make_seals
-from generator.validation import ClientCase, FirmDefaults
+from handover.problems import ProblemsFound
+from handover.progress import progress
+from handover.rendering import DEFAULT_TEMPLATES, Download, PageView, Renderer
+from handover.sealing import ACCESS_MODES, KeyCache, Seal, SealedFiles, make_seals
+from handover.validation import ClientCase, FirmDefaults
 
 log = logging.getLogger("mkdocs.plugins.handover")
 
@@ -49,6 +49,8 @@ log = logging.getLogger("mkdocs.plugins.handover")
 FORBIDDEN_PLUGINS = ("search", "tags", "blog", "meta", "offline", "social", "privacy")
 SEALED_START, SEALED_END = "<!--handover:sealed-->", "<!--/handover:sealed-->"
 UNLOCK_TEMPLATE = "unlock.html.j2"
+#: Files the package adds to every site when the portal's ``docs_dir`` lacks them.
+DEFAULT_DOCS = ("robots.txt",)
 KEY_CACHE = Path(".handover") / "cache" / "wrapped-keys.json"
 ARTIFACTS_CACHE = Path(".handover") / "cache" / "artifacts"
 CERTIFICATES_CACHE = Path(".handover") / "cache" / "certificates"
@@ -90,7 +92,8 @@ class HandoverPlugin(BasePlugin[HandoverConfig]):
 
     def renderer(self, config: MkDocsConfig) -> Renderer:
         """One Jinja environment per templates folder, so each template compiles once."""
-        return _renderer(self.project_dir(config) / self.config.templates_dir)
+        templates = self.project_dir(config) / self.config.templates_dir
+        return _renderer(templates, _overrides(templates))
 
     def defaults(self, config: MkDocsConfig) -> FirmDefaults:
         return FirmDefaults(
@@ -153,10 +156,12 @@ class HandoverPlugin(BasePlugin[HandoverConfig]):
 
     def on_config(self, config: MkDocsConfig) -> MkDocsConfig:
         _enforce_privacy(config)
+        _add_default_overrides(config, self.project_dir(config) / self.config.templates_dir)
         _check_theme_languages(config, self.renderer(config).languages())
         return config
 
     def on_files(self, files: Files, /, *, config: MkDocsConfig) -> Files:
+        _add_default_docs(files, config)
         try:
             cases = self.preloaded if self.preloaded is not None else self.load_cases(config)
         except ProblemsFound as problems:
@@ -290,13 +295,22 @@ def _slug(page: Page) -> str:
 
 
 @functools.cache
-def _renderer(templates_dir: Path) -> Renderer:
+def _renderer(templates_dir: Path, overrides: frozenset[str]) -> Renderer:
+    """``overrides`` is part of the key: Jinja notices a template file that changed, not a
+    new one in the portal's folder that now hides the package's."""
     return Renderer(templates_dir)
+
+
+def _overrides(templates_dir: Path) -> frozenset[str]:
+    """The portal's own template files, relative to its templates folder."""
+    if not templates_dir.is_dir():
+        return frozenset()
+    return frozenset(str(p.relative_to(templates_dir)) for p in templates_dir.rglob("*"))
 
 
 def _file_index(seal: Seal, view: PageView) -> dict[str, dict[str, Any]]:
     """What the browser needs to fetch, decrypt and save each file: travels encrypted."""
-    from generator.sealing import CHUNK_SIZE
+    from handover.sealing import CHUNK_SIZE
 
     index = {}
     for download in view.downloads:
@@ -318,6 +332,24 @@ def _add_generated(files: Files, config: MkDocsConfig, src_uri: str, **source: A
     files.append(file)
 
 
+def _add_default_overrides(config: MkDocsConfig, templates_dir: Path) -> None:
+    """The package's theme overrides, after the portal's own (``templates_dir/overrides``
+    or ``theme.custom_dir``) and before the theme: a portal overrides file by file."""
+    dirs = config.theme.dirs
+    portal = templates_dir / "overrides"
+    if portal.is_dir() and str(portal) not in dirs:
+        dirs.insert(0, str(portal))
+    custom = [d for d in dirs if Path(d) == portal or d == config.theme.custom_dir]
+    dirs.insert(len(custom), str(DEFAULT_TEMPLATES / "overrides"))
+
+
+def _add_default_docs(files: Files, config: MkDocsConfig) -> None:
+    """Pages every portal has (robots.txt) unless its ``docs_dir`` brings its own."""
+    for name in DEFAULT_DOCS:
+        if files.get_file_from_path(name) is None:
+            _add_generated(files, config, name, abs_src_path=str(DEFAULT_TEMPLATES / name))
+
+
 def _check_theme_languages(config: MkDocsConfig, languages: set[str]) -> None:
     """Each page's language must exist in the theme too (its buttons, its lang attribute)."""
     missing = [
@@ -331,7 +363,7 @@ def _check_theme_languages(config: MkDocsConfig, languages: set[str]) -> None:
     if missing:
         raise PluginError(
             f"the theme has no words for language(s) {', '.join(missing)}: add "
-            "partials/languages/<language>.html to site_templates/overrides"
+            "partials/languages/<language>.html to the templates folder's overrides/"
         )
 
 

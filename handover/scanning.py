@@ -27,8 +27,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from generator.loading import SourceDocument
-from generator.problems import FieldPath, Problem, format_field_path
+from handover.loading import SourceDocument
+from handover.problems import FieldPath, Problem, format_field_path
 
 #: The case field that lists reviewed values which only look like credentials.
 WHITELIST_FIELD = "not_secrets"

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from generator.building import Portal, validate
-from generator.model import AccessMode
+from handover.building import Portal, validate
+from handover.model import AccessMode
 
 
 @dataclass(frozen=True)

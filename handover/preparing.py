@@ -23,10 +23,10 @@ from typing import Any
 import markdown
 from mkdocs.utils.meta import get_data
 
-from generator.artifacts import build_artifacts
-from generator.files import FactsCache
-from generator.rendering import Artifacts, Download, PageView, Renderer, page_view
-from generator.validation import ClientCase
+from handover.artifacts import build_artifacts
+from handover.files import FactsCache
+from handover.rendering import Artifacts, Download, PageView, Renderer, page_view
+from handover.validation import ClientCase
 
 #: From this many cases on, pages are prepared on every core.
 PARALLEL_FROM = 64

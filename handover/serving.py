@@ -30,10 +30,10 @@ from watchdog.events import (
 )
 from watchdog.observers import Observer
 
-from generator.building import Portal, build
-from generator.cases import case_folders
-from generator.incremental import folder_fingerprint
-from generator.problems import ProblemsFound
+from handover.building import Portal, build
+from handover.cases import case_folders
+from handover.incremental import folder_fingerprint
+from handover.problems import ProblemsFound
 
 #: Where the preview is built: git-ignored, beside the master secret and the caches.
 PREVIEW_SITE = Path(".handover") / "preview"

@@ -34,11 +34,11 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from generator.keys import ClientKeys
-from generator.model import AccessMode
+from handover.keys import ClientKeys
+from handover.model import AccessMode
 
 if typing.TYPE_CHECKING:
-    from generator.rendering import Download
+    from handover.rendering import Download
 
 ACCESS_MODES: tuple[AccessMode, ...] = typing.get_args(AccessMode)
 

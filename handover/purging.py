@@ -17,10 +17,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from generator.deletions import Deletion, append_record
-from generator.files import file_facts
-from generator.model import Document
-from generator.validation import ClientCase
+from handover.deletions import Deletion, append_record
+from handover.files import file_facts
+from handover.model import Document
+from handover.validation import ClientCase
 
 
 @dataclass(frozen=True)

@@ -7,11 +7,11 @@ from collections.abc import Collection, Iterable
 from pathlib import Path
 from typing import Protocol
 
-from generator.loading import read_yaml
-from generator.model import CLIENT_ID_PATTERN
-from generator.problems import Problem, ProblemsFound
-from generator.scanning import find_secrets
-from generator.validation import ClientCase, FirmDefaults, validate_case
+from handover.loading import read_yaml
+from handover.model import CLIENT_ID_PATTERN
+from handover.problems import Problem, ProblemsFound
+from handover.scanning import find_secrets
+from handover.validation import ClientCase, FirmDefaults, validate_case
 
 CASE_FILE = "case.yaml"
 

@@ -19,7 +19,7 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from generator.validation import ClientCase
+from handover.validation import ClientCase
 
 UNKNOWN = "unknown"
 CSV_HEADER = ["month", "reason", "segment", "departures", "revenue"]

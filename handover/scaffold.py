@@ -7,7 +7,7 @@ import re
 from importlib.resources import files
 from pathlib import Path
 
-from generator.model import CLIENT_ID_PATTERN
+from handover.model import CLIENT_ID_PATTERN
 
 SCHEMA_PATH = "case.schema.json"
 
@@ -24,7 +24,7 @@ def new_case(cases_dir: Path, client_id: str, *, name: str | None, today: dt.dat
     folder = cases_dir / client_id
     if folder.exists():
         raise ScaffoldError(f"{folder} already exists; edit its case.yaml instead")
-    template = files("generator").joinpath("scaffold/case.yaml").read_text(encoding="utf-8")
+    template = files("handover").joinpath("scaffold/case.yaml").read_text(encoding="utf-8")
     schema = Path("..", "..", SCHEMA_PATH).as_posix()
     text = (
         template.replace("{schema_url}", schema)

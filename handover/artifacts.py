@@ -20,8 +20,8 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from generator.files import FactsOf, file_facts, write_if_changed
-from generator.rendering import Artifacts, Download, PageView
+from handover.files import FactsOf, file_facts, write_if_changed
+from handover.rendering import Artifacts, Download, PageView
 
 #: A fixed timestamp for ZIP entries, so the archive depends on content only.
 ZIP_TIME = (2000, 1, 1, 0, 0, 0)

@@ -1,8 +1,8 @@
-"""Stage 3: a ``ClientCase`` becomes the Markdown of its page, through ``site_templates/``.
+"""Stage 3: a ``ClientCase`` becomes the Markdown of its page, through the templates.
 
 All wording is in the templates and their gettext catalogs
-(``site_templates/locales/<lang>/LC_MESSAGES/messages.po``); this module only
-decides *what* is shown on a given day and hands it to the template.
+(``templates/locales/<lang>/LC_MESSAGES/messages.po`` in the package, or the portal's
+own); this module only decides *what* is shown on a given day and hands it to the template.
 """
 
 from __future__ import annotations
@@ -26,14 +26,16 @@ from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
 from markupsafe import Markup
 
-from generator.deletions import Deletion
-from generator.files import FactsOf, FileFacts, file_facts
-from generator.model import Document
-from generator.validation import ClientCase
+from handover.deletions import Deletion
+from handover.files import FactsOf, FileFacts, file_facts
+from handover.model import Document
+from handover.validation import ClientCase
 
 SOURCE_LANGUAGE = "en"
 PAGE_TEMPLATE = "page.md.j2"
 CALENDAR_TEMPLATE = "calendar.json.j2"
+#: The templates, theme overrides, assets and catalogs shipped with the package.
+DEFAULT_TEMPLATES = Path(__file__).parent / "templates"
 
 Phase = Literal["active", "ended", "deleted"]
 
@@ -168,12 +170,18 @@ def _document_view(
 
 
 class Renderer:
-    """Jinja environment over ``site_templates/`` with Babel formatting per language."""
+    """Jinja environment over the portal's templates folder, then the package's defaults,
+    with Babel formatting per language.
+
+    A portal overrides the defaults file by file (as a theme's ``custom_dir`` does): a
+    template or a language's catalog in its own folder wins over the one shipped here."""
 
     def __init__(self, templates_dir: Path) -> None:
         self.templates_dir = templates_dir
+        #: Where templates and catalogs are looked up, first match wins.
+        self.search_path = [templates_dir, DEFAULT_TEMPLATES]
         self.env = jinja2.Environment(
-            loader=jinja2.FileSystemLoader(templates_dir),
+            loader=jinja2.FileSystemLoader(self.search_path),
             # HTML and Markdown templates escape; JSON ones (read by Python) do not.
             autoescape=lambda name: not (name or "").endswith(".json.j2"),
             undefined=jinja2.StrictUndefined,
@@ -187,7 +195,10 @@ class Renderer:
 
     def languages(self) -> set[str]:
         """English (the templates' own words) plus every language with a catalog."""
-        return {SOURCE_LANGUAGE, *_catalog_languages(self.templates_dir)}
+        return {
+            SOURCE_LANGUAGE,
+            *(language for folder in self.search_path for language in _catalog_languages(folder)),
+        }
 
     def render_page(self, view: PageView) -> str:
         return self.render(PAGE_TEMPLATE, view.case.language, view=view, case=view.case.case)
@@ -198,7 +209,7 @@ class Renderer:
         return list(json.loads(text))
 
     def render(self, template: str, language: str, **context: Any) -> str:
-        translations = _translations(self.templates_dir, language)
+        translations = _translations(self.search_path, language)
         self.env.install_gettext_translations(translations, newstyle=True)  # type: ignore[attr-defined]
         self.env.filters.update(_formatters(language))
         return self.env.get_template(template).render(language=language, **context)
@@ -244,11 +255,12 @@ def _catalog_languages(templates_dir: Path) -> list[str]:
     ]
 
 
-def _translations(templates_dir: Path, language: str) -> NullTranslations:
-    po = templates_dir / "locales" / language / "LC_MESSAGES" / "messages.po"
-    if not po.is_file():
-        return NullTranslations()
-    return _compiled_catalog(po, language, po.stat().st_mtime_ns)
+def _translations(search_path: list[Path], language: str) -> NullTranslations:
+    for folder in search_path:
+        po = folder / "locales" / language / "LC_MESSAGES" / "messages.po"
+        if po.is_file():
+            return _compiled_catalog(po, language, po.stat().st_mtime_ns)
+    return NullTranslations()
 
 
 @cache

@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from generator.problems import FieldPath, Problem, format_field_path
+from handover.problems import FieldPath, Problem, format_field_path
 
 #: A case file is hand-written text; anything larger is a mistake (or an attack).
 MAX_CASE_FILE_BYTES = 1_000_000

@@ -17,8 +17,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from generator.deletions import Deletion, last_deletion_day
-from generator.keys import MasterSecret
+from handover.deletions import Deletion, last_deletion_day
+from handover.keys import MasterSecret
 
 CERTIFICATE_FORMAT = "handover-deletion-certificate/1"
 

@@ -1,7 +1,7 @@
 """What changed since the last build, so that a rebuild only builds the pages that changed.
 
 A client's page depends on their case folder, on what every page shares (templates,
-``mkdocs.yml``, the generator itself, the master secret, the build day) and on nothing
+``mkdocs.yml``, the tool itself, the master secret, the build day) and on nothing
 else. Both are summed up as fingerprints of file names, sizes and modification times,
 which costs a directory walk instead of reading every file. When the shared part is
 unchanged, a case whose folder is unchanged keeps its page from the previous site.
@@ -18,8 +18,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import generator
-from generator.validation import ClientCase
+import handover
+from handover.validation import ClientCase
 
 STATE_FILE = Path(".handover") / "cache" / "last-build.json"
 VALIDATED_CACHE = Path(".handover") / "cache" / "validated"
@@ -45,8 +45,8 @@ def folder_fingerprint(folder: Path) -> str:
 
 
 def code_fingerprint() -> str:
-    """The generator's own source: a new version may validate or render differently."""
-    return folder_fingerprint(Path(generator.__file__).parent)
+    """The tool's own source: a new version may validate or render differently."""
+    return folder_fingerprint(Path(handover.__file__).parent)
 
 
 def shared_fingerprint(

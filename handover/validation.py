@@ -15,10 +15,10 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from generator.deletions import Deletion, deleted_files, read_record
-from generator.loading import SourceDocument
-from generator.model import AccessMode, Case, Document
-from generator.problems import FieldPath, Problem, format_field_path
+from handover.deletions import Deletion, deleted_files, read_record
+from handover.loading import SourceDocument
+from handover.model import AccessMode, Case, Document
+from handover.problems import FieldPath, Problem, format_field_path
 
 
 @dataclass(frozen=True)

@@ -20,8 +20,8 @@ from typing import Any, Literal
 from rich.table import Table
 from rich.text import Text
 
-from generator.model import Invoice
-from generator.validation import ClientCase
+from handover.model import Invoice
+from handover.validation import ClientCase
 
 DeadlineKind = Literal["service-end", "account", "invoice", "document", "deletion"]
 

@@ -21,8 +21,8 @@ from mkdocs.commands.build import build as mkdocs_build
 from mkdocs.config import load_config
 from mkdocs.config.defaults import MkDocsConfig
 
-from generator.cases import case_folders, load_cases
-from generator.incremental import (
+from handover.cases import case_folders, load_cases
+from handover.incremental import (
     STATE_FILE,
     VALIDATED_CACHE,
     BuildState,
@@ -32,8 +32,8 @@ from generator.incremental import (
     move_pages,
     shared_fingerprint,
 )
-from generator.plugin import HandoverPlugin
-from generator.validation import ClientCase, FirmDefaults
+from handover.plugin import HandoverPlugin
+from handover.validation import ClientCase, FirmDefaults
 
 PLUGIN_NAME = "handover"
 
