@@ -84,6 +84,45 @@ def cli(verbose: bool) -> None:
 
 
 @cli.command()
+@click.argument("directory", default=".", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--firm", help="The firm's name as clients see it (default: from DIRECTORY).")
+@click.option(
+    "--site-url",
+    default="https://handover.example.com/",
+    show_default=True,
+    help="Where the portal will be published; client links start with it.",
+)
+@click.option(
+    "--email", default="hello@example.com", show_default=True, help="The address clients write to."
+)
+@click.option("--phone", help="The number clients call (optional).")
+@click.option(
+    "--ci",
+    type=click.Choice(["github", "gitlab"]),
+    help="Add the CI workflow that validates, builds and publishes on this host.",
+)
+@reports_problems
+def init(
+    directory: Path,
+    firm: str | None,
+    site_url: str,
+    email: str,
+    phone: str | None,
+    ci: str | None,
+) -> None:
+    """Create a new portal in DIRECTORY: mkdocs.yml, cases/ with an example, .gitignore."""
+    from handover.scaffold import PortalSettings, init_portal
+
+    name = firm or directory.resolve().name.replace("-", " ").title()
+    settings = PortalSettings(name, site_url, email, phone, ci)  # type: ignore[arg-type]
+    written = init_portal(directory, settings, today=dt.date.today())
+    click.echo(f"Created a portal for {name} in {directory}:")
+    for path in written:
+        click.echo(f"  {path.as_posix()}")
+    click.echo(f"Next: cd {directory} && handover build && handover links")
+
+
+@cli.command()
 @click.argument("client_id")
 @click.option("--name", help="The client's name (default: from the id).")
 @cases_option
