@@ -180,7 +180,14 @@ def build(
 @cli.command()
 @config_option
 @cases_option
-@click.option("-a", "--dev-addr", default="127.0.0.1:8000", show_default=True, metavar="IP:PORT")
+@click.option(
+    "-a",
+    "--dev-addr",
+    default="127.0.0.1:8000",
+    show_default=True,
+    metavar="IP:PORT",
+    help="Where the preview listens; keep it on loopback (it shows every client's page).",
+)
 @today_option
 @reports_problems
 def serve(
@@ -431,7 +438,9 @@ def report(
 
 
 @cli.command()
-@click.option("--markdown", is_flag=True, help="Print the README's field reference instead.")
+@click.option(
+    "--markdown", is_flag=True, help="Print the field reference of docs/cases.md instead."
+)
 def schema(markdown: bool) -> None:
     """Print the JSON Schema of case.yaml (editors use it to complete and check fields)."""
     from handover.reference import case_format_markdown, case_json_schema

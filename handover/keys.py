@@ -129,7 +129,7 @@ def load_master_secret(project_dir: Path, *, in_ci: bool | None = None) -> Maste
     if in_ci:
         raise SecretError(
             f"{SECRET_ENV} is not set. In CI the master secret must come from the "
-            f"repository's secrets (see README, 'Publishing'); refusing to invent one."
+            f"repository's secrets (see docs/ci.md); refusing to invent one."
         )
     path.parent.mkdir(parents=True, exist_ok=True)
     (path.parent / ".gitignore").write_text("*\n")

@@ -1,6 +1,6 @@
 """Stage 2: the case model. Every field of ``case.yaml`` is declared here, once.
 
-The JSON Schema (``handover schema``), the validation messages, the README's field
+The JSON Schema (``handover schema``), the validation messages, docs/cases.md's field
 reference (kept honest by ``tests/test_docs.py``) and the templates all follow from
 these classes. Field descriptions are written for the staff who edit cases.
 """
