@@ -418,6 +418,7 @@ def due(
     type=click.Choice(["table", "csv", "json"]),
     default="table",
     show_default=True,
+    help="A table for reading, CSV for a spreadsheet, or JSON for scripts.",
 )
 @reports_problems
 def report(
