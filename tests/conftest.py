@@ -144,6 +144,7 @@ def http_site() -> Iterator[Callable[[Path], str]]:
     yield start
     for server in servers:
         server.shutdown()
+        server.server_close()
 
 
 @pytest.fixture(scope="session")

@@ -33,8 +33,18 @@ class Output:
     def __init__(self, process: subprocess.Popen[str]) -> None:
         self.lines: queue.Queue[str] = queue.Queue()
         assert process.stdout is not None
-        stream = process.stdout
-        threading.Thread(target=lambda: [self.lines.put(x) for x in stream], daemon=True).start()
+        self.stream = process.stdout
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self) -> None:
+        for line in self.stream:
+            self.lines.put(line)
+
+    def close(self) -> None:
+        """After the process ended: the last lines read, the pipe closed."""
+        self.reader.join(timeout=10)
+        self.stream.close()
 
     def wait_for(self, pattern: str, timeout: float = 30) -> re.Match[str]:
         deadline = time.monotonic() + timeout
@@ -65,7 +75,8 @@ def serving(project: Project) -> Iterator[tuple[Project, subprocess.Popen[str], 
     yield project, process, url, output
     if process.poll() is None:
         process.kill()
-        process.wait()
+    process.wait()
+    output.close()
 
 
 def wait_for_build(base: str, after: str) -> str:
@@ -97,7 +108,7 @@ def test_serve_shows_the_sealed_page_and_rebuilds_on_edit(
 
     process.send_signal(signal.SIGINT)
     assert process.wait(timeout=20) == 0
-    time.sleep(0.2)  # let the reader take the last lines
+    output.close()
     assert not any("Traceback" in line for line in list(output.lines.queue))
 
 

@@ -6,6 +6,7 @@ import hashlib
 import re
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -15,7 +16,7 @@ from tests.conftest import REPO, Project
 from tests.test_privacy import identifying_strings, internal_values
 
 
-def examples_in_mode(project: Project, mode: str) -> dict[str, dict]:
+def examples_in_mode(project: Project, mode: str) -> dict[str, dict[str, Any]]:
     """The repo's example cases, all switched to one access mode."""
     cases = {}
     for folder in sorted((REPO / "cases").iterdir()):

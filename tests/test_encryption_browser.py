@@ -138,7 +138,9 @@ def test_tampered_page_is_refused_not_half_shown(
     path, link = build(project, "passphrase")
     html_file = project.site / path / "index.html"
     html = html_file.read_text()
-    envelope = json.loads(re.search(r'id="handover-envelope">(.*?)</script>', html).group(1))
+    found = re.search(r'id="handover-envelope">(.*?)</script>', html)
+    assert found is not None
+    envelope = json.loads(found.group(1))
     ciphertext = bytearray(base64.b64decode(envelope["page"]["ct"]))
     ciphertext[100] ^= 1
     tampered = base64.b64encode(bytes(ciphertext)).decode()

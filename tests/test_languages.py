@@ -34,7 +34,7 @@ def english_messages() -> list[str]:
     found = []
     for message in catalog:
         ids = message.id if isinstance(message.id, tuple) else (message.id,)
-        found += [i for i in ids if i]
+        found += [i for i in ids if isinstance(i, str) and i]
     return found
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import pytest
 import yaml
@@ -20,7 +20,7 @@ from tests.conftest import REPO, TEST_SECRET, Project
 SECRET = MasterSecret(TEST_SECRET.encode(), "test")
 
 
-def example_cases() -> dict[str, dict]:
+def example_cases() -> dict[str, dict[str, Any]]:
     return {
         folder.name: yaml.safe_load((folder / "case.yaml").read_text(encoding="utf-8"))
         for folder in sorted((REPO / "cases").iterdir())
@@ -28,7 +28,7 @@ def example_cases() -> dict[str, dict]:
     }
 
 
-def identifying_strings(case: dict) -> set[str]:
+def identifying_strings(case: dict[str, Any]) -> set[str]:
     """What would tell a reader whose page this is."""
     client = case["client"]
     found = {client["name"], client.get("contact"), client.get("email")}

@@ -33,7 +33,8 @@ def load(path: Path) -> Any:
 
 def github_triggers(workflow: dict[Any, Any]) -> dict[str, Any]:
     """YAML 1.1 reads a bare `on:` key as the boolean True; GitHub reads it as "on"."""
-    return workflow["on"] if "on" in workflow else workflow[True]
+    triggers: dict[str, Any] = workflow["on"] if "on" in workflow else workflow[True]
+    return triggers
 
 
 def github_steps(workflow: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
