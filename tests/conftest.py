@@ -29,6 +29,14 @@ CHROMIUM_ARGS = [
 ]
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--regenerate-golden",
+        action="store_true",
+        help="Rewrite tests/golden/ from the current output (then read the diff).",
+    )
+
+
 def pytest_configure(config: pytest.Config) -> None:
     """Module- and session-scoped fixtures build too: they need the secret before any test."""
     os.environ["HANDOVER_SECRET"] = TEST_SECRET
