@@ -33,6 +33,7 @@ from handover.incremental import (
     shared_fingerprint,
 )
 from handover.plugin import HandoverPlugin
+from handover.purging import prune_orphans
 from handover.validation import ClientCase, FirmDefaults
 
 PLUGIN_NAME = "handover"
@@ -114,6 +115,7 @@ def build(portal: Portal) -> BuildResult:
     }
     BuildState(shared, str(target), pages).save(project / STATE_FILE)
     known.forget_others()
+    prune_orphans(project, {f.name for f in folders}, {entry["slug"] for entry in pages.values()})
     return BuildResult(cases, len(kept))
 
 

@@ -205,25 +205,46 @@ def links(config_file: Path, cases_dirs: tuple[Path, ...], as_json: bool) -> Non
 def purge(
     config_file: Path, cases_dirs: tuple[Path, ...], today: dt.date | None, dry_run: bool
 ) -> None:
-    """Delete client files whose deletion day has come, recording each deletion."""
+    """On each case's deletion day, remove every copy of its client files the tool controls
+    (case folder, document store, caches), record each, and check the git history."""
     from handover import building, purging
     from handover.progress import progress
 
     day = today or dt.date.today()
-    cases = building.validate(building.open_portal(config_file, cases_dirs=list(cases_dirs)))
-    due = purging.due_files(cases, day)
-    for item in due:
-        click.echo(f"{'would delete' if dry_run else 'deleting'}: {item.case.id}/{item.relative}")
+    portal = building.open_portal(config_file, cases_dirs=list(cases_dirs))
+    cases = building.validate(portal)
+    plans = purging.plan_purge(cases, day)
+    for plan in plans:
+        for item in plan.files:
+            verb = "would delete" if dry_run else "deleting"
+            click.echo(f"{verb}: {plan.case.id}/{item.relative}")
     if dry_run:
-        click.echo(f"{len(due)} file(s) due for deletion on {day}; nothing deleted (dry run).")
+        count = sum(len(plan.files) for plan in plans)
+        click.echo(f"{count} file(s) due for deletion on {day}; nothing deleted (dry run).")
         return
-    author = purging.current_author(Path.cwd())
-    with progress("Deleting", len(due)) as advance:
-        purging.purge(due, day, author, advance)
-    click.echo(
-        f"Deleted {len(due)} file(s); each is listed in its case's deletion-record.yaml. "
-        "Commit cases/ and rebuild, so the pages show the deletion certificate."
-    )
+    with progress("Deleting", len(plans)) as advance:
+        results = purging.purge_portal(portal, cases, plans, day, advance)
+    click.echo(purging.purge_report(results))
+    if any(result.run and result.run.not_removed for result in results):
+        raise SystemExit(1)
+
+
+@cli.command("add-document")
+@config_option
+@cases_option
+@click.argument("client_id")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--title", help="The title the page shows (default: the file's name).")
+@reports_problems
+def add_document(
+    config_file: Path, cases_dirs: tuple[Path, ...], client_id: str, file: Path, title: str | None
+) -> None:
+    """Store FILE for CLIENT_ID (in the document store, or the case's documents/ folder)
+    and add its entry, with its SHA-256, to the case."""
+    from handover import building, store
+
+    portal = building.open_portal(config_file, cases_dirs=list(cases_dirs))
+    click.echo(store.add_to_case(portal, client_id, file, title))
 
 
 @cli.command("public-key")
