@@ -30,6 +30,10 @@ CERTIFICATE_FORMAT = "handover-deletion-certificate/1"
 CERTIFICATE_TEMPLATE = "certificate.json.j2"
 
 
+class CertificateError(Exception):
+    """The certificate is malformed or its signature does not hold; the message says which."""
+
+
 #: The certificate's words, from ``templates/certificate.json.j2`` in the client's language.
 Labels = dict[str, Any]
 

@@ -106,8 +106,21 @@ def validate(config_file: Path, cases_dirs: tuple[Path, ...]) -> None:
     """Check every case; list every problem with file and line."""
     from handover import building
 
-    cases = building.validate(building.open_portal(config_file, cases_dirs=list(cases_dirs)))
+    portal = building.open_portal(config_file, cases_dirs=list(cases_dirs))
+    cases = building.validate(portal)
     click.echo(f"{len(cases)} case{'s' if len(cases) != 1 else ''} valid.")
+    _history_warnings(portal, cases)
+
+
+def _history_warnings(portal: Any, cases: list[Any]) -> None:
+    """Client documents that are or were in git: where, in which commits, how to remove."""
+    from handover.history import history_warnings
+
+    plugin, config = portal.plugin, portal.config
+    for line in history_warnings(
+        cases, plugin.project_dir(config), examples=plugin.config.example_documents
+    ):
+        click.echo(line, err=True)
 
 
 @cli.command()
@@ -288,6 +301,12 @@ def verify_certificate(config_file: Path, certificate: Path, public_key: str | N
         f"{certificate}: valid. {statement['firm']} certifies {len(statement['deleted'])} "
         f"deletion(s) for {client['name']} ({client['id']}), the last on {statement['issued_on']}."
     )
+    for place in statement.get("scope", []):
+        when = place.get("removed_on") or place.get("note", "")
+        click.echo(f"  {place.get('label', place.get('place'))}: {when}")
+    outside = statement.get("outside_reach", [])
+    if outside:
+        click.echo(f"  Outside the tool's reach: {'; '.join(outside)}")
 
 
 as_of_option = click.option(
@@ -331,12 +350,14 @@ def status(
     from handover import building
     from handover.deadlines import client_statuses, status_table
 
-    cases = building.validate(building.open_portal(config_file, cases_dirs=list(cases_dirs)))
+    portal = building.open_portal(config_file, cases_dirs=list(cases_dirs))
+    cases = building.validate(portal)
     statuses = client_statuses(cases, today or dt.date.today())
     if as_json:
         click.echo(json.dumps([s.as_json() for s in statuses], ensure_ascii=False, indent=2))
-        return
-    _print_rich(status_table(statuses))
+    else:
+        _print_rich(status_table(statuses))
+    _history_warnings(portal, cases)
 
 
 @cli.command()

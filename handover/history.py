@@ -24,6 +24,10 @@ from dulwich.object_store import iter_tree_contents, tree_lookup_path
 from dulwich.objects import Blob, Commit, Tag
 from dulwich.repo import Repo
 
+from handover.loading import read_yaml
+from handover.problems import display_path
+from handover.validation import ClientCase
+
 #: Files of a case folder that are the firm's record, not client documents.
 CASE_RECORDS = frozenset({"case.yaml", "deletion-record.yaml"})
 
@@ -95,33 +99,46 @@ def _tracked(repo: Repo, prefixes: Sequence[str]) -> list[str]:
 
 
 def _paths_in_commits(repo: Repo, prefixes: Sequence[str]) -> dict[str, list[str]]:
-    """Every client file below ``prefixes`` in every commit any ref reaches. A case folder's
-    tree is listed once per distinct tree id, so a long history costs little more than
-    one lookup per commit and case."""
+    """Every client file below ``prefixes`` in every commit any ref reaches. The folder that
+    holds the case folders (``cases``) is listed once per distinct tree id, so a long history
+    of a thousand cases costs one lookup per commit, plus one listing per change."""
     heads = _commits_of_refs(repo)
     if not heads or not prefixes:
         return {}
+    by_parent: dict[str, set[str]] = {}
+    for prefix in prefixes:
+        parent, _, name = prefix.rpartition("/")
+        by_parent.setdefault(parent, set()).add(name)
     found: dict[str, list[str]] = {}
     listed: dict[bytes, list[str]] = {}
     for entry in repo.get_walker(include=heads):
         commit = entry.commit
-        for prefix in prefixes:
-            try:
-                _mode, tree_id = tree_lookup_path(
-                    repo.object_store.__getitem__, commit.tree, prefix.encode()
-                )
-            except KeyError:
+        for parent, names in by_parent.items():
+            tree_id = _subtree(repo, commit.tree, parent)
+            if tree_id is None:
                 continue
             if tree_id not in listed:
                 listed[tree_id] = [
-                    f"{prefix}/{item.path.decode('utf-8', 'replace')}"
+                    item.path.decode("utf-8", "replace")
                     for item in iter_tree_contents(repo.object_store, tree_id)
                     if item.path is not None
                 ]
             for path in listed[tree_id]:
-                if _is_client_file(prefix, path):
-                    found.setdefault(path, []).append(commit.id.decode()[:12])
+                name, _, rest = path.partition("/")
+                if name in names and rest and rest not in CASE_RECORDS:
+                    full = f"{parent}/{path}" if parent else path
+                    found.setdefault(full, []).append(commit.id.decode()[:12])
     return found
+
+
+def _subtree(repo: Repo, tree: bytes, path: str) -> bytes | None:
+    if not path:
+        return tree
+    try:
+        _mode, tree_id = tree_lookup_path(repo.object_store.__getitem__, tree, path.encode())
+    except KeyError:
+        return None
+    return tree_id
 
 
 def _commits_of_refs(repo: Repo) -> list[bytes]:
@@ -160,3 +177,47 @@ def remedy(report: HistoryReport) -> str:
         "5. Everyone deletes their old clone and clones again; clear the CI caches.\n"
         "Then run `handover purge` again: it checks again and records the result."
     )
+
+
+def history_warnings(
+    cases: Sequence[ClientCase], project_dir: Path, *, examples: bool
+) -> list[str]:
+    """For ``validate`` and ``status``: each client file that is or was in git, as
+    ``case.yaml:line: documents[i].file: …`` where the case lists it, with the commits that
+    hold it and the steps to remove it; in a portal of example cases, one note instead."""
+    if not cases:
+        return []
+    report = check_history([case.folder for case in cases], start=project_dir)
+    if not report.checked or report.clean:
+        return []
+    paths = report.paths()
+    if examples:
+        return [
+            f"note: {len(paths)} example document(s) are in git; mkdocs.yml marks these cases "
+            "as fictitious examples (example_documents: true), so they may stay there."
+        ]
+    root = report.root or project_dir
+    lines = [_located_warning(report, path, root, cases) for path in paths]
+    return [*lines, remedy(report)]
+
+
+def _located_warning(
+    report: HistoryReport, path: str, root: Path, cases: Sequence[ClientCase]
+) -> str:
+    commits = report.in_commits.get(path, [])
+    state = "tracked by git" if path in report.tracked else "no longer tracked"
+    what = f"client document is in the git history ({state}; in {len(commits)} commit(s)"
+    what += f": {', '.join(commits[:5])}{', …' if len(commits) > 5 else ''})"
+    absolute = root / path
+    for case in cases:
+        folder = case.folder.resolve()
+        if not absolute.is_relative_to(folder):
+            continue
+        relative = absolute.relative_to(folder).as_posix()
+        for index, document in enumerate(case.case.documents):
+            if document.file and Path(document.file).as_posix() == relative:
+                source, _problems = read_yaml(case.source)
+                line = source.line_of(("documents", index, "file")) if source else None
+                where = f"{display_path(case.source)}:{line}" if line else display_path(case.source)
+                return f"warning: {where}: documents[{index}].file: {relative}: {what}"
+    return f"warning: {display_path(absolute)}: {what}"
