@@ -98,9 +98,7 @@ class DeletionRecord(BaseModel):
     def with_deletion(self, deletion: Deletion) -> DeletionRecord:
         """Add ``deletion``; a file deleted again with the same bytes (a purge resumed after
         an interrupt) replaces its earlier entry instead of being listed twice."""
-        kept = [
-            d for d in self.deleted if (d.file, d.sha256) != (deletion.file, deletion.sha256)
-        ]
+        kept = [d for d in self.deleted if (d.file, d.sha256) != (deletion.file, deletion.sha256)]
         return self.model_copy(update={"deleted": (*kept, deletion)})
 
     def with_run(self, run: PurgeRun) -> DeletionRecord:

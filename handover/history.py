@@ -21,7 +21,7 @@ from pathlib import Path
 
 from dulwich.errors import NotGitRepository
 from dulwich.object_store import iter_tree_contents, tree_lookup_path
-from dulwich.objects import Blob, Commit, Tag
+from dulwich.objects import Blob, Commit, ObjectID, Tag
 from dulwich.repo import Repo
 
 from handover.loading import read_yaml
@@ -75,7 +75,9 @@ def check_history(
         wanted = [p for p in prefixes if p is not None]
         report.in_commits = _paths_in_commits(repo, wanted)
         report.tracked = _tracked(repo, wanted)
-        report.blobs_present = sorted(b for b in set(blobs) if b.encode() in repo.object_store)
+        report.blobs_present = sorted(
+            b for b in set(blobs) if ObjectID(b.encode()) in repo.object_store
+        )
         return report
 
 
@@ -110,7 +112,7 @@ def _paths_in_commits(repo: Repo, prefixes: Sequence[str]) -> dict[str, list[str
         parent, _, name = prefix.rpartition("/")
         by_parent.setdefault(parent, set()).add(name)
     found: dict[str, list[str]] = {}
-    listed: dict[bytes, list[str]] = {}
+    listed: dict[ObjectID, list[str]] = {}
     for entry in repo.get_walker(include=heads):
         commit = entry.commit
         for parent, names in by_parent.items():
@@ -131,17 +133,17 @@ def _paths_in_commits(repo: Repo, prefixes: Sequence[str]) -> dict[str, list[str
     return found
 
 
-def _subtree(repo: Repo, tree: bytes, path: str) -> bytes | None:
+def _subtree(repo: Repo, tree: ObjectID, path: str) -> ObjectID | None:
     if not path:
         return tree
     try:
         _mode, tree_id = tree_lookup_path(repo.object_store.__getitem__, tree, path.encode())
     except KeyError:
         return None
-    return tree_id
+    return ObjectID(tree_id)
 
 
-def _commits_of_refs(repo: Repo) -> list[bytes]:
+def _commits_of_refs(repo: Repo) -> list[ObjectID]:
     heads = set()
     for name, sha in repo.get_refs().items():
         if name == b"HEAD" and sha is None:

@@ -18,6 +18,7 @@ are made from those runs, not from the calendar.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import getpass
 import hashlib
@@ -377,10 +378,8 @@ def _forget_facts(path: Path, folder: Path, fetched: Path, hashes: set[str]) -> 
 def _remove_empty_folders(folder: Path) -> None:
     for root, _directories, _files in os.walk(folder, topdown=False):
         if Path(root) != folder:
-            try:
+            with contextlib.suppress(OSError):
                 Path(root).rmdir()  # only succeeds on an empty folder
-            except OSError:
-                pass
 
 
 def current_author(folder: Path) -> str:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import signal
 from pathlib import Path
 from typing import Any
 
@@ -261,9 +260,7 @@ def test_two_documents_naming_one_file_do_not_crash_purge(project: Project) -> N
 def test_an_interrupted_purge_is_resumed_by_the_next_run(
     project: Project, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    project.write_case(
-        "purged", CASE, {**FILES, "documents/a.csv": b"a", "documents/b.csv": b"b"}
-    )
+    project.write_case("purged", CASE, {**FILES, "documents/a.csv": b"a", "documents/b.csv": b"b"})
     real_unlink = Path.unlink
     calls = []
 
