@@ -206,3 +206,18 @@ def deleted_files(deletions: list[Deletion]) -> dict[str, Deletion]:
 
 def last_deletion_day(deletions: list[Deletion]) -> dt.date | None:
     return max((deletion.deleted_on for deletion in deletions), default=None)
+
+
+def mark_cleared(folder: Path, place: Place, day: dt.date) -> DeletionRecord:
+    """Add ``place`` to the case's last purge run as cleared on ``day``: the seam for steps
+    outside ``handover purge`` (publishing's verify will record ``published-site`` here once
+    it has checked the host). Returns the record as written."""
+    record, problems = read_deletion_record(folder)
+    if problems or not record.purges:
+        raise ValueError(f"{folder / RECORD_FILE}: no purge run to add {place} to")
+    last = record.purges[-1]
+    notes = [note for note in last.not_removed if not note.startswith(f"{place}:")]
+    updated = last.model_copy(update={"places": {**last.places, place: day}, "not_removed": notes})
+    record = record.model_copy(update={"purges": (*record.purges[:-1], updated)})
+    write_record(folder, record)
+    return record

@@ -401,3 +401,27 @@ def test_a_certificate_with_a_duplicate_key_is_refused(
     result = purged.run("verify-certificate", str(doubled))
     assert result.exit_code == 1
     assert "NOT VALID: the key 'firm' appears twice" in result.output
+
+
+def test_status_flags_a_deletion_that_is_due_and_not_done(project: Project) -> None:
+    project.write_case("purged", CASE, FILES)
+    result = project.run("status", "--today", "2027-02-03", "--json")
+    (row,) = json.loads(result.output)
+    assert {"date": "2027-01-31", "what": "deletion of all data"} in row["overdue"]
+    assert project.run("purge", "--today", "2027-02-03").exit_code == 0
+    (row,) = json.loads(project.run("status", "--today", "2027-02-03", "--json").output)
+    assert row["overdue"] == []
+
+
+def test_publishing_records_the_site_through_the_seam(purged: Project) -> None:
+    import datetime as dt
+
+    from handover.deletions import mark_cleared
+
+    mark_cleared(purged.cases / "purged", "published-site", dt.date(2027, 2, 2))
+    signed = json.loads(certificate(purged)[1])
+    assert signed["scope"][-1] == {
+        "place": "published-site",
+        "label": "The website that published your page",
+        "removed_on": "2027-02-02",
+    }
