@@ -261,8 +261,14 @@ def _purge_case(
             not_removed.append(f"repository-history: object {blob} holds a deleted file's bytes")
 
     run = PurgeRun(on=today, by=settings.deleted_by, places=places, not_removed=not_removed)
-    write_record(case.folder, record.with_run(run))
     result.run = run
+    last = record.purges[-1] if record.purges else None
+    repeated = last is not None and (last.places.keys(), last.not_removed) == (
+        run.places.keys(),
+        run.not_removed,
+    )
+    if result.deleted or not repeated:  # a re-check that found the same is not a new run
+        write_record(case.folder, record.with_run(run))
     return result
 
 

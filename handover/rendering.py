@@ -140,6 +140,12 @@ class PageView:
     def retained(self) -> list[DocumentView]:
         return [view for view in self.documents if view.document.retain_until]
 
+    @property
+    def kept_by_law(self) -> list[DocumentView]:
+        """Documents the law keeps that have not been purged yet: the exception the
+        deletion statement names."""
+        return [view for view in self.retained if view.deletion is None]
+
     def with_artifacts(self, artifacts: Artifacts) -> PageView:
         return dataclasses.replace(self, artifacts=artifacts)
 

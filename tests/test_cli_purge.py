@@ -425,3 +425,15 @@ def test_publishing_records_the_site_through_the_seam(purged: Project) -> None:
         "label": "The website that published your page",
         "removed_on": "2027-02-02",
     }
+
+
+def test_once_the_kept_record_is_purged_too_the_page_names_no_exception(
+    purged: Project,
+) -> None:
+    assert purged.run("purge", "--today", "2037-01-01").exit_code == 0
+    text = page_text(purged, "2037-01-02")
+    assert (
+        "On January 1, 2037 we deleted your documents and our copies of them from our case "
+        "files, the working copies kept by our publishing tool. Nothing is available"
+    ) in text
+    assert "except" not in text.split("Deletion confirmed")[1].split("</div>")[0]

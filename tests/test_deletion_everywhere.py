@@ -300,6 +300,10 @@ def test_history_check_fails_while_a_document_is_in_git_and_passes_after_clean_u
     assert step and step.group(0) == (
         "git filter-repo --invert-paths --path 'cases/committed/documents/ledger.csv'"
     )
+    again = project.run("purge", "--today", "2027-01-31")
+    assert again.exit_code == 1 and "NOT REMOVED: repository-history" in again.output
+    record = yaml.safe_load((project.cases / "committed" / "deletion-record.yaml").read_text())
+    assert len(record["purges"]) == 1, "a re-check that finds the same adds no run"
     git(project.root, "add", "-A")
     git(project.root, "commit", "-qm", "purge")
     assert (
