@@ -375,3 +375,45 @@ def test_a_real_mode_copy_of_the_example_portal_warns_with_file_and_line(tmp_pat
         "documents/hlavni-kniha-2025.csv: client document is in the git history (tracked by git"
     ) in result.output
     assert "git filter-repo --invert-paths" in result.output
+
+
+@pytest.mark.browser
+def test_done_when_download_in_chromium_then_purge_leaves_no_byte(
+    stored: dict[str, Any], browser: Any, http_site: Any, tmp_path: Path
+) -> None:
+    """#15 Done when, end to end: two documents from the store, downloaded byte-exact in
+    Chromium; purge on the deletion day; no purged byte anywhere; every place with its day."""
+    import json
+
+    project: Project = stored["project"]
+    assert project.run("build", "--today", "2027-01-10").exit_code == 0
+    link = json.loads(project.run("links", "--json").stdout)[0]
+    url = link["url"].replace("https://handover.example.com", http_site(project.site))
+    context = browser.new_context(accept_downloads=True)
+    try:
+        page = context.new_page()
+        page.goto(url)
+        page.locator("#handover-passphrase").fill(link["passphrase"])
+        page.locator("form[data-handover-form] button[type=submit]").click()
+        page.locator("article[data-handover-page]").wait_for()
+        for title, name in (("LEDGER", "ledger"), ("VAT", "vat")):
+            with page.expect_download() as info:
+                page.get_by_role("row", name=title).get_by_role("link", name="Download").click()
+            saved = tmp_path / f"{name}.csv"
+            info.value.save_as(saved)
+            assert saved.read_bytes() == stored["contents"][name]
+    finally:
+        context.close()
+
+    assert project.run("purge", "--today", "2027-01-31").exit_code == 0
+    assert project.run("build", "--today", "2027-01-31").exit_code == 0
+    roots = [project.root, stored["store"]]
+    for name in ("contract", "ledger", "vat"):
+        assert holders(roots, stored["contents"][name]) == [], name
+    signed = json.loads(certificate_bytes(project))
+    assert [(p["place"], p["removed_on"]) for p in signed["scope"]][:4] == [
+        ("case-folder", "2027-01-31"),
+        ("document-store", "2027-01-31"),
+        ("build-caches", "2027-01-31"),
+        ("repository-history", "2027-01-31"),
+    ]
