@@ -15,6 +15,7 @@ the object store until garbage collection).
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -159,10 +160,11 @@ def _commits_of_refs(repo: Repo) -> list[ObjectID]:
 def remedy(report: HistoryReport) -> str:
     """The exact steps to take the files out of history, and what the git host needs."""
     paths = report.paths()
-    path_args = " ".join(f"--path '{p}'" for p in paths)
+    path_args = " ".join(f"--path {shlex.quote(p)}" for p in paths)
     blob_step = (
-        f"   and for copies found only by content (objects {', '.join(report.blobs_present)}):\n"
-        "   git filter-repo --strip-blobs-with-ids FILE_WITH_THOSE_IDS\n"
+        "   then, for copies of the deleted bytes under any other name:\n"
+        f"   printf '%s\\n' {' '.join(report.blobs_present)} > purged-objects.txt\n"
+        "   git filter-repo --force --strip-blobs-with-ids purged-objects.txt\n"
         if report.blobs_present
         else ""
     )

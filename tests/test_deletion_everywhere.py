@@ -298,7 +298,7 @@ def test_history_check_fails_while_a_document_is_in_git_and_passes_after_clean_u
     ) in result.output
     step = re.search(r"git filter-repo --invert-paths .*", result.output)
     assert step and step.group(0) == (
-        "git filter-repo --invert-paths --path 'cases/committed/documents/ledger.csv'"
+        "git filter-repo --invert-paths --path cases/committed/documents/ledger.csv"
     )
     again = project.run("purge", "--today", "2027-01-31")
     assert again.exit_code == 1 and "NOT REMOVED: repository-history" in again.output
@@ -417,3 +417,27 @@ def test_done_when_download_in_chromium_then_purge_leaves_no_byte(
         ("build-caches", "2027-01-31"),
         ("repository-history", "2027-01-31"),
     ]
+
+
+def test_history_is_searched_by_content_too(tmp_path: Path) -> None:
+    """A copy committed under another name, outside the case folder, is still found."""
+    project = real_portal(tmp_path / "portal")
+    ledger = unique("LEDGER")
+    project.write_case("committed", LEDGER_CASE, {"documents/ledger.csv": ledger})
+    (project.root / "exports").mkdir()
+    (project.root / "exports" / "q4.csv").write_bytes(ledger)
+    git(project.root, "add", "-A")
+    git(project.root, "commit", "-qm", "an export that happens to hold the ledger")
+    blob = git(project.root, "hash-object", "exports/q4.csv").strip()
+    result = project.run("purge", "--today", "2027-01-31")
+    assert result.exit_code == 1
+    assert f"NOT REMOVED: repository-history: object {blob} holds a deleted file's bytes" in (
+        result.output
+    )
+    assert f"printf '%s\\n' {blob} > purged-objects.txt" in result.output
+    assert (
+        "repository-history"
+        not in yaml.safe_load((project.cases / "committed" / "deletion-record.yaml").read_text())[
+            "purges"
+        ][0]["places"]
+    )
