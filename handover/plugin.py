@@ -184,13 +184,14 @@ class HandoverPlugin(BasePlugin[HandoverConfig]):
             raise PluginError(problems.report()) from None
         self.preloaded = None
         project = self.project_dir(config)
+        facts = FactsCache(project / FACTS_CACHE)
+        store = open_store(project, self.config.document_store)
         try:
-            cases = fetch_documents(cases, open_store(project, self.config.document_store), project)
+            cases = fetch_documents(cases, store, project, facts.facts)
         except ProblemsFound as problems:
             raise PluginError(problems.report()) from None
         seals = self.seal_cases(config, cases)
         today = self.today or dt.date.today()
-        facts = FactsCache(self.project_dir(config) / FACTS_CACHE)
         facts.prime(
             path
             for case in cases

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from ruamel.yaml import YAML
 
-from handover.files import CHUNK, FileFacts, file_facts
+from handover.files import CHUNK, FactsOf, FileFacts, file_facts
 from handover.problems import Problem, ProblemsFound
 from handover.validation import ClientCase
 
@@ -114,23 +114,40 @@ def open_store(project_dir: Path, setting: str | None) -> DocumentStore | None:
 
 
 def fetch_documents(
-    cases: Iterable[ClientCase], store: DocumentStore | None, project_dir: Path
+    cases: Iterable[ClientCase],
+    store: DocumentStore | None,
+    project_dir: Path,
+    facts_of: FactsOf = file_facts,
 ) -> list[ClientCase]:
     """Each case with its pinned documents that are not in the case folder fetched from the
-    store into the private cache and checked against their pin; every problem at once."""
+    store into the private cache, and every pinned file checked against its pin (through
+    ``facts_of``, the build's facts cache); every problem at once."""
     cache = project_dir / FETCH_CACHE
     found: list[ClientCase] = []
     problems: list[Problem] = []
     for case in cases:
         fetched: list[tuple[str, Path]] = []
         for index, document in enumerate(case.case.documents):
-            if not document.file or not document.sha256:
-                continue
-            if (case.folder / document.file).exists() or case.deletion_of(document):
+            if not document.file or not document.sha256 or case.deletion_of(document):
                 continue
             field = f"documents[{index}].sha256"
+            local = case.folder / document.file
+            if local.exists():
+                actual = facts_of(local).sha256 if local.is_file() else None
+                if actual is not None and actual != document.sha256:
+                    problems.append(
+                        Problem(
+                            case.source,
+                            None,
+                            field,
+                            f"{document.file} has SHA-256 {actual}, not the pinned hash: the "
+                            "file was changed or replaced (pin the new one with add-document)",
+                        )
+                    )
+                continue
             try:
-                fetched.append((document.file, _fetch_verified(store, document.sha256, cache)))
+                path = _fetch_verified(store, document.sha256, cache, facts_of)
+                fetched.append((document.file, path))
             except StoreError as error:
                 problems.append(Problem(case.source, None, field, str(error)))
         found.append(case if not fetched else _with_fetched(case, fetched))
@@ -145,11 +162,13 @@ def _with_fetched(case: ClientCase, fetched: list[tuple[str, Path]]) -> ClientCa
     return dataclasses.replace(case, fetched=tuple(fetched))
 
 
-def _fetch_verified(store: DocumentStore | None, sha256: str, cache: Path) -> Path:
+def _fetch_verified(
+    store: DocumentStore | None, sha256: str, cache: Path, facts_of: FactsOf
+) -> Path:
     """The cached copy if it is whole, else a fresh one from the store; never a file whose
     bytes do not hash to the pin."""
     target = cache / sha256
-    if target.is_file() and _sha256(target) == sha256:
+    if target.is_file() and facts_of(target).sha256 == sha256:
         return target
     if store is None:
         raise StoreError(
@@ -196,6 +215,14 @@ def add_document(
     ``file`` value."""
     folder = case_file.parent
     name = f"documents/{source.name}"
+    yaml = YAML()
+    yaml.preserve_quotes = True
+    data = yaml.load(case_file.read_text(encoding="utf-8"))
+    documents = data.get("documents")
+    if documents is None:
+        documents = data["documents"] = []
+    if any(isinstance(d, dict) and d.get("file") == name for d in documents):
+        raise StoreError(f"{case_file}: a document with file {name} is listed already")
     if store is None:
         target = folder / name
         if target.exists():
@@ -205,14 +232,6 @@ def add_document(
         facts = file_facts(target)
     else:
         facts = store.put(source)
-    yaml = YAML()
-    yaml.preserve_quotes = True
-    data = yaml.load(case_file.read_text(encoding="utf-8"))
-    documents = data.get("documents")
-    if documents is None:
-        documents = data["documents"] = []
-    if any(isinstance(d, dict) and d.get("file") == name for d in documents):
-        raise StoreError(f"{case_file}: a document with file {name} is listed already")
     documents.append({"title": title or source.stem, "file": name, "sha256": facts.sha256})
     temporary = case_file.with_name(f".{case_file.name}.tmp")
     with temporary.open("w", encoding="utf-8") as stream:

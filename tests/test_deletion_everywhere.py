@@ -441,3 +441,21 @@ def test_history_is_searched_by_content_too(tmp_path: Path) -> None:
             "purges"
         ][0]["places"]
     )
+
+
+def test_a_pinned_file_changed_in_the_case_folder_fails_the_build(tmp_path: Path) -> None:
+    project = real_portal(tmp_path / "portal")
+    project.write_case("pinned", LEDGER_CASE.split("    documents:")[0])
+    source = tmp_path / "ledger.csv"
+    source.write_bytes(b"date,amount\n2026-01-01,10\n")
+    result = project.run("add-document", "pinned", str(source), "--title", "Ledger")
+    assert result.exit_code == 0, result.output
+    assert "/cases/pinned/documents/ledger.csv and added it to" in result.output
+    again = project.run("add-document", "pinned", str(source))
+    assert again.exit_code == 1 and "is listed already" in again.output
+    assert project.run("build", "--today", "2027-01-10").exit_code == 0
+    (project.cases / "pinned" / "documents" / "ledger.csv").write_bytes(b"date,amount\n")
+    result = project.run("build", "--today", "2027-01-11")
+    assert result.exit_code == 1
+    assert "documents[0].sha256: documents/ledger.csv has SHA-256 " in result.output
+    assert "not the pinned hash" in result.output
