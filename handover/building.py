@@ -33,7 +33,7 @@ from handover.incremental import (
     shared_fingerprint,
 )
 from handover.plugin import HandoverPlugin
-from handover.purging import prune_orphans
+from handover.purging import lock_caches, prune_orphans, unlock_for
 from handover.validation import ClientCase, FirmDefaults
 
 PLUGIN_NAME = "handover"
@@ -107,7 +107,12 @@ def build(portal: Portal) -> BuildResult:
     known = ValidatedCases(project / VALIDATED_CACHE, fingerprints, _rules(defaults))
     cases = load_cases(plugin.case_dirs(config), defaults, skip=kept.keys(), known=known)
 
-    _build_beside(portal, cases, kept.values())
+    at_rest = secret.derive("cache-at-rest")
+    try:
+        unlock_for(project, cases, at_rest)
+        _build_beside(portal, cases, kept.values())
+    finally:
+        lock_caches(project, at_rest)  # no derived plaintext stays between builds
 
     built = {case.folder: secret.page_slug(case.id, case.case.key_version) for case in cases}
     pages = {

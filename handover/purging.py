@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from handover import atrest
 from handover.deletions import (
     Deletion,
     Place,
@@ -343,6 +344,7 @@ def clear_caches(case: ClientCase, hashes: set[str], settings: PurgeSettings) ->
     for slug in settings.slugs_of(case):
         targets += [project / CACHE_DIR / "sealed" / slug, project / PREVIEW_DIR / slug]
     targets += [project / FETCH_CACHE / sha256 for sha256 in hashes]
+    targets += [project / FETCH_CACHE / f"{sha256}{atrest.SUFFIX}" for sha256 in hashes]
     name = hashlib.sha256(str(case.folder).encode()).hexdigest()[:32]
     targets.append(project / VALIDATED_CACHE / f"{name}.pickle")
     problems = []
@@ -484,3 +486,19 @@ def prune_orphans(project_dir: Path, case_ids: Collection[str], slugs: Collectio
     for folder in sealed.iterdir() if sealed.is_dir() else []:
         if folder.is_dir() and folder.name not in slugs:
             shutil.rmtree(folder, ignore_errors=True)
+
+
+def unlock_for(project_dir: Path, cases: Sequence[ClientCase], key: bytes) -> None:
+    """Before a build: the plaintext of the cached artefacts and fetched documents of the
+    cases it renders (see ``atrest``)."""
+    artifacts = project_dir / CACHE_DIR / "artifacts"
+    atrest.unlock([artifacts / case.id for case in cases], key, artifacts)
+    documents = project_dir / FETCH_CACHE
+    pinned = {d.sha256 for case in cases for d in case.case.documents if d.sha256}
+    atrest.unlock([documents / sha256 for sha256 in sorted(pinned)], key, documents)
+
+
+def lock_caches(project_dir: Path, key: bytes) -> None:
+    """After a build, however it ended: derived plaintext kept only encrypted."""
+    atrest.lock(project_dir / CACHE_DIR / "artifacts", key)
+    atrest.lock(project_dir / FETCH_CACHE, key)
