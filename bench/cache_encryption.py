@@ -18,8 +18,8 @@ import argparse
 import io
 import os
 import random
-import time
 import tempfile
+import time
 import zipfile
 from pathlib import Path
 
@@ -96,8 +96,10 @@ def main() -> None:
     print(f"zip again (drop the cache):   {zip_seconds:.3f} s")
     print(f"encrypt at rest (AES-GCM):    {encrypt_seconds:.3f} s")
     print(f"decrypt when resealing:       {decrypt_seconds:.3f} s")
-    print(f"handover.atrest, files on disk: lock {lock_seconds:.3f} s, unlock every case "
-          f"{unlock_seconds:.3f} s, lock again unchanged {relock_seconds:.3f} s")
+    print(
+        f"handover.atrest, files on disk: lock {lock_seconds:.3f} s, unlock every case "
+        f"{unlock_seconds:.3f} s, lock again unchanged {relock_seconds:.3f} s"
+    )
 
 
 if __name__ == "__main__":
