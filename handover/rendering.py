@@ -20,7 +20,7 @@ from typing import Any, Literal
 from urllib.parse import quote
 
 import jinja2
-from babel import Locale, dates, numbers, units
+from babel import Locale, dates, lists, numbers, units
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
@@ -253,6 +253,8 @@ def _formatters(language: str) -> dict[str, Callable[..., str]]:
         "filesize": lambda size: _filesize(size, locale),
         "number": lambda value: numbers.format_decimal(value, locale=locale),
         "currency": lambda amount, code: numbers.format_currency(amount, code, locale=locale),
+        #: "A, B and C" as the language writes a list (the places a deletion cleared).
+        "join_list": lambda items: lists.format_list(list(items), locale=locale),
     }
 
 

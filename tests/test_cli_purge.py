@@ -327,7 +327,7 @@ def test_after_purge_the_page_says_what_was_deleted_where_and_names_the_exceptio
     assert "Deletion confirmed" in text
     assert (
         "On February 1, 2027 we deleted your documents and our copies of them from our case "
-        "files, the working copies kept by our publishing tool, except the 1 record the law "
+        "files and the working copies kept by our publishing tool, except the 1 record the law "
         "requires us to keep, named below."
     ) in text
     assert "Payroll archive" in text and "every copy" not in text.lower()
@@ -434,6 +434,19 @@ def test_once_the_kept_record_is_purged_too_the_page_names_no_exception(
     text = page_text(purged, "2037-01-02")
     assert (
         "On January 1, 2037 we deleted your documents and our copies of them from our case "
-        "files, the working copies kept by our publishing tool. Nothing is available"
+        "files and the working copies kept by our publishing tool. Nothing is available"
     ) in text
     assert "except" not in text.split("Deletion confirmed")[1].split("</div>")[0]
+
+
+def test_the_deletion_statement_is_written_in_the_clients_language(
+    project: Project,
+) -> None:
+    project.write_case("purged", CASE + "    language: cs\n", FILES)
+    assert project.run("purge", "--today", "2027-02-01").exit_code == 0
+    text = page_text(project, "2027-02-02")
+    assert (
+        "Dne 1. února 2027 jsme vymazali Vaše dokumenty a naše kopie z našich klientských "
+        "spisů a pracovních kopií, které uchovává náš publikační nástroj, s výjimkou 1 "
+        "záznamu, který musíme uchovat ze zákona (je uveden níže)."
+    ) in text
