@@ -105,10 +105,9 @@ def build(portal: Portal) -> BuildResult:
     kept = _unchanged_pages(BuildState.load(project / STATE_FILE), shared, fingerprints, target)
     defaults = plugin.defaults(config)
     known = ValidatedCases(project / VALIDATED_CACHE, fingerprints, _rules(defaults))
-    cases = load_cases(plugin.case_dirs(config), defaults, skip=kept.keys(), known=known)
-
     at_rest = secret.derive("cache-at-rest")
     try:
+        cases = load_cases(plugin.case_dirs(config), defaults, skip=kept.keys(), known=known)
         unlock_for(project, cases, at_rest)
         _build_beside(portal, cases, kept.values())
     finally:
