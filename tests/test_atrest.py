@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 from handover import atrest
+from tests.conftest import Project
 
 KEY = bytes(range(32))
 
@@ -60,3 +61,20 @@ def test_a_damaged_or_foreign_copy_is_dropped_not_used(tmp_path: Path) -> None:
         "a copy that does not decrypt under its own name and key is dropped; the build "
         "makes it again"
     )
+
+
+def test_plaintext_left_by_a_killed_build_is_locked_by_the_next_even_if_it_fails(
+    project: Project, minimal_case: Path
+) -> None:
+    from handover.keys import MasterSecret
+    from tests.conftest import TEST_SECRET
+
+    assert project.run("build", "--today", "2026-12-01").exit_code == 0
+    artifacts = project.root / ".handover" / "cache" / "artifacts"
+    assert [p.suffix for p in (artifacts / "minimal").iterdir()] == [".at-rest"] * 4
+    key = MasterSecret(TEST_SECRET.encode(), "test").derive("cache-at-rest")
+    atrest.unlock([artifacts / "minimal"], key, artifacts)  # as if killed mid-build
+    assert any(p.suffix == ".zip" for p in (artifacts / "minimal").iterdir())
+    project.write_case("broken", "client: {name: B}\nservice_end: someday\n")
+    assert project.run("build", "--today", "2026-12-01").exit_code == 1
+    assert sorted({p.suffix for p in (artifacts / "minimal").iterdir()}) == [".at-rest"]
