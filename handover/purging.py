@@ -44,7 +44,7 @@ from handover.files import file_facts
 from handover.history import CASE_RECORDS, HistoryReport, check_history, git_blob_id, remedy
 from handover.incremental import VALIDATED_CACHE
 from handover.model import Document
-from handover.store import FETCH_CACHE, DocumentStore
+from handover.store import FETCH_CACHE, DocumentStore, StoreError
 from handover.validation import ClientCase
 
 if TYPE_CHECKING:
@@ -214,8 +214,7 @@ def _purge_case(
     for item in plan.files:
         deletion = _deletion_of(item, today, settings, record.deleted)
         if deletion is None:
-            not_removed.append(f"case-folder: {item.relative}: not in the document store")
-            continue
+            continue  # pinned, but the store never held it: nothing to remove or record
         record = record.with_deletion(deletion)
         write_record(case.folder, record)  # recorded first: an interrupt is resumed
         if item.path is not None:
@@ -236,10 +235,14 @@ def _purge_case(
 
     hashes = {d.sha256 for d in record.deleted}
     if settings.store is not None:
-        problems = _clear_store(settings.store, hashes, case.id, needed)
+        try:
+            settings.store.hashes()  # an unmounted share must not look like an empty store
+            problems = _clear_store(settings.store, hashes, case.id, needed)
+            result.store_after = settings.store.hashes()
+        except StoreError as error:
+            problems = [f"document-store: {error}"]
         not_removed += problems
-        result.store_after = settings.store.hashes()
-        if not problems and not hashes & set(result.store_after):
+        if not problems and not hashes & set(result.store_after or []):
             places["document-store"] = today
     problems = clear_caches(case, hashes, settings)
     not_removed += problems

@@ -61,7 +61,8 @@ class DocumentStore(Protocol):
     def contains(self, sha256: str) -> bool: ...
 
     def hashes(self) -> list[str]:
-        """Every hash the store holds: what purge lists afterwards to prove a removal."""
+        """Every hash the store holds: what purge lists afterwards to prove a removal.
+        Raises ``StoreError`` when the store cannot be reached (never an empty list)."""
         ...
 
 
@@ -101,7 +102,7 @@ class LocalFolderStore:
 
     def hashes(self) -> list[str]:
         if not self.root.is_dir():
-            return []
+            raise StoreError(f"the document store {self.location} is not reachable")
         return sorted(p.name for p in self.root.glob("??/*") if p.is_file())
 
 

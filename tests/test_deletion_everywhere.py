@@ -466,3 +466,20 @@ def test_a_pinned_file_changed_in_the_case_folder_fails_the_build(tmp_path: Path
     assert result.exit_code == 1
     assert "documents[0].sha256: documents/ledger.csv has SHA-256 " in result.output
     assert "not the pinned hash" in result.output
+
+
+def test_an_unreachable_store_is_not_reported_as_cleared(stored: dict[str, Any]) -> None:
+    project: Project = stored["project"]
+    stored["store"].rename(stored["store"].with_name("unmounted"))
+    result = project.run("purge", "--today", "2027-01-31")
+    assert result.exit_code == 1
+    assert (
+        f"NOT REMOVED: document-store: the document store {stored['store']} is not reachable"
+    ) in result.output
+    record = yaml.safe_load((project.cases / "stored" / "deletion-record.yaml").read_text())
+    assert "document-store" not in record["purges"][-1]["places"]
+    stored["store"].with_name("unmounted").rename(stored["store"])
+    result = project.run("purge", "--today", "2027-02-01")
+    assert result.exit_code == 0, result.output
+    assert "cleared document-store on 2027-02-01" in result.output
+    assert [p for p in stored["store"].rglob("*") if p.is_file()] == []
