@@ -6,7 +6,8 @@ The pipeline, one module per stage:
     model        plain data -> typed ``Case`` (pydantic; the one place fields are declared)
     validation   rules that span fields or touch the disk (dates, files) -> ``ClientCase``
     scanning     credentials anywhere in a case -> problems
-    deletions    the append-only record ``handover purge`` keeps beside a case
+    deletions    the record ``handover purge`` keeps beside a case: files, places, days
+    store        client documents outside git, by SHA-256; fetched and checked at build
     cases        the above for a whole ``cases/`` folder -> ``ClientCase`` list or problems
     rendering    ``ClientCase`` on a day -> ``PageView`` and Markdown via ``site_templates/``
     artifacts    manifests, ZIP and calendar of a page
@@ -17,7 +18,8 @@ The pipeline, one module per stage:
     building     one safe build: validate what changed, build beside the site, swap in
 
 Around it: ``cli`` (arguments only), ``links``, ``deadlines``, ``reporting``,
-``purging``, ``certificates``, ``serving``, ``scaffold``, ``reference`` (schema and docs).
+``purging`` (every copy the tool controls), ``history`` (client documents in git),
+``certificates``, ``serving``, ``scaffold``, ``reference`` (schema and docs).
 """
 
 __version__ = "0.1.0"

@@ -159,5 +159,5 @@ def _csv_bytes(entries: list[dict[str, Any]]) -> bytes:
 
 def _remove_stale(folder: Path, keep: set[Path]) -> None:
     for path in folder.iterdir():
-        if path not in keep:
-            path.unlink(missing_ok=True)
+        if path not in keep and path.with_name(path.name.removesuffix(".at-rest")) not in keep:
+            path.unlink(missing_ok=True)  # (an .at-rest file is a kept one, encrypted)

@@ -33,6 +33,7 @@ from handover.incremental import (
     shared_fingerprint,
 )
 from handover.plugin import HandoverPlugin
+from handover.purging import lock_caches, prune_orphans, unlock_for
 from handover.validation import ClientCase, FirmDefaults
 
 PLUGIN_NAME = "handover"
@@ -104,9 +105,13 @@ def build(portal: Portal) -> BuildResult:
     kept = _unchanged_pages(BuildState.load(project / STATE_FILE), shared, fingerprints, target)
     defaults = plugin.defaults(config)
     known = ValidatedCases(project / VALIDATED_CACHE, fingerprints, _rules(defaults))
-    cases = load_cases(plugin.case_dirs(config), defaults, skip=kept.keys(), known=known)
-
-    _build_beside(portal, cases, kept.values())
+    at_rest = secret.derive("cache-at-rest")
+    try:
+        cases = load_cases(plugin.case_dirs(config), defaults, skip=kept.keys(), known=known)
+        unlock_for(project, cases, at_rest)
+        _build_beside(portal, cases, kept.values())
+    finally:
+        lock_caches(project, at_rest)  # no derived plaintext stays between builds
 
     built = {case.folder: secret.page_slug(case.id, case.case.key_version) for case in cases}
     pages = {
@@ -114,6 +119,7 @@ def build(portal: Portal) -> BuildResult:
     }
     BuildState(shared, str(target), pages).save(project / STATE_FILE)
     known.forget_others()
+    prune_orphans(project, {f.name for f in folders}, {entry["slug"] for entry in pages.values()})
     return BuildResult(cases, len(kept))
 
 

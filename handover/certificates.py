@@ -1,4 +1,9 @@
-"""Deletion certificates: a signed statement of what was deleted for a client, and when.
+"""Deletion certificates: a signed statement of what was deleted for a client, from where,
+and when, and what lies outside the tool's reach.
+
+The scope lists every place the tool knows of (``deletions.PLACES``) with the day the
+copies there were removed, or says that the place was not checked or not confirmed: it
+never claims more than the deletion record shows. Labels are in the client's language.
 
 The signing key is Ed25519, derived from the master secret, so it never lives in git
 and every build signs with the same key. The certificate carries its public key; staff
@@ -17,14 +22,41 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from handover.deletions import Deletion, last_deletion_day
+from handover.deletions import PLACES, Deletion, Place, last_deletion_day
 from handover.keys import MasterSecret
 
 CERTIFICATE_FORMAT = "handover-deletion-certificate/1"
+#: The template that words the certificate's scope in the client's language.
+CERTIFICATE_TEMPLATE = "certificate.json.j2"
 
 
 class CertificateError(Exception):
     """The certificate is malformed or its signature does not hold; the message says which."""
+
+
+#: The certificate's words, from ``templates/certificate.json.j2`` in the client's language.
+Labels = dict[str, Any]
+
+
+def certificate_scope(
+    place_days: dict[Place, Any], unconfirmed: Sequence[Place], labels: Labels
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """Each place, in order, with the day its copies were removed (None when they were not
+    removed or not checked, with a note saying which), and what is outside the tool's reach."""
+    scope = []
+    for place in PLACES:
+        day = place_days.get(place)
+        entry: dict[str, Any] = {
+            "place": place,
+            "label": str(labels["places"][place]),
+            "removed_on": day.isoformat() if day else None,
+        }
+        if day is None:
+            entry["note"] = str(
+                labels["not_confirmed"] if place in unconfirmed else labels["not_checked"]
+            )
+        scope.append(entry)
+    return scope, [str(item) for item in labels["outside_reach"]]
 
 
 def signing_key(secret: MasterSecret) -> Ed25519PrivateKey:
@@ -47,6 +79,9 @@ def make_certificate(
     client_id: str,
     client_name: str,
     deletions: Sequence[Deletion],
+    scope: Sequence[dict[str, Any]] = (),
+    outside_reach: Sequence[str] = (),
+    language: str = "en",
 ) -> bytes:
     """The signed certificate as JSON bytes; the same record always gives the same bytes."""
     key = signing_key(secret)
@@ -66,6 +101,9 @@ def make_certificate(
             }
             for d in deletions
         ],
+        "language": language,
+        "scope": list(scope),
+        "outside_reach": list(outside_reach),
         "public_key": public_key_text(key.public_key()),
     }
     signature = key.sign(_canonical(statement))
@@ -77,10 +115,15 @@ def verify_certificate(data: bytes, trusted_key: str | None = None) -> dict[str,
     """The certificate's statement if its signature holds under ``trusted_key`` (base64),
     or under its own embedded key when none is given; else ``CertificateError``."""
     try:
-        signed = json.loads(data)
+        signed = json.loads(data, object_pairs_hook=_no_duplicate_keys)
         statement = {k: v for k, v in signed.items() if k != "signature"}
         signature = base64.b64decode(signed["signature"], validate=True)
         embedded = statement["public_key"]
+    except _DuplicateKey as error:
+        raise CertificateError(
+            f"the key {error} appears twice: a reader could see another statement than "
+            "the one signed"
+        ) from None
     except (ValueError, KeyError, TypeError, AttributeError):
         raise CertificateError(
             "not a deletion certificate (unreadable JSON or fields missing)"
@@ -97,6 +140,20 @@ def verify_certificate(data: bytes, trusted_key: str | None = None) -> dict[str,
             "the signature does not match: the certificate was altered"
         ) from None
     return statement
+
+
+class _DuplicateKey(Exception):
+    pass
+
+
+def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """JSON parsers disagree on which of two equal keys wins; a certificate has none."""
+    found: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in found:
+            raise _DuplicateKey(repr(key))
+        found[key] = value
+    return found
 
 
 def _canonical(statement: dict[str, Any]) -> bytes:

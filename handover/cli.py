@@ -145,8 +145,21 @@ def validate(config_file: Path, cases_dirs: tuple[Path, ...]) -> None:
     """Check every case; list every problem with file and line."""
     from handover import building
 
-    cases = building.validate(building.open_portal(config_file, cases_dirs=list(cases_dirs)))
+    portal = building.open_portal(config_file, cases_dirs=list(cases_dirs))
+    cases = building.validate(portal)
     click.echo(f"{len(cases)} case{'s' if len(cases) != 1 else ''} valid.")
+    _history_warnings(portal, cases)
+
+
+def _history_warnings(portal: Any, cases: list[Any]) -> None:
+    """Client documents that are or were in git: where, in which commits, how to remove."""
+    from handover.history import history_warnings
+
+    plugin, config = portal.plugin, portal.config
+    for line in history_warnings(
+        cases, plugin.project_dir(config), examples=plugin.config.example_documents
+    ):
+        click.echo(line, err=True)
 
 
 @cli.command()
@@ -251,25 +264,46 @@ def links(config_file: Path, cases_dirs: tuple[Path, ...], as_json: bool) -> Non
 def purge(
     config_file: Path, cases_dirs: tuple[Path, ...], today: dt.date | None, dry_run: bool
 ) -> None:
-    """Delete client files whose deletion day has come, recording each deletion."""
+    """On each case's deletion day, remove every copy of its client files the tool controls
+    (case folder, document store, caches), record each, and check the git history."""
     from handover import building, purging
     from handover.progress import progress
 
     day = today or dt.date.today()
-    cases = building.validate(building.open_portal(config_file, cases_dirs=list(cases_dirs)))
-    due = purging.due_files(cases, day)
-    for item in due:
-        click.echo(f"{'would delete' if dry_run else 'deleting'}: {item.case.id}/{item.relative}")
+    portal = building.open_portal(config_file, cases_dirs=list(cases_dirs))
+    cases = building.validate(portal)
+    plans = purging.plan_purge(cases, day)
+    for plan in plans:
+        for item in plan.files:
+            verb = "would delete" if dry_run else "deleting"
+            click.echo(f"{verb}: {plan.case.id}/{item.relative}")
     if dry_run:
-        click.echo(f"{len(due)} file(s) due for deletion on {day}; nothing deleted (dry run).")
+        count = sum(len(plan.files) for plan in plans)
+        click.echo(f"{count} file(s) due for deletion on {day}; nothing deleted (dry run).")
         return
-    author = purging.current_author(Path.cwd())
-    with progress("Deleting", len(due)) as advance:
-        purging.purge(due, day, author, advance)
-    click.echo(
-        f"Deleted {len(due)} file(s); each is listed in its case's deletion-record.yaml. "
-        "Commit cases/ and rebuild, so the pages show the deletion certificate."
-    )
+    with progress("Deleting", len(plans)) as advance:
+        results = purging.purge_portal(portal, cases, plans, day, advance)
+    click.echo(purging.purge_report(results))
+    if any(result.run and result.run.not_removed for result in results):
+        raise SystemExit(1)
+
+
+@cli.command("add-document")
+@config_option
+@cases_option
+@click.argument("client_id")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--title", help="The title the page shows (default: the file's name).")
+@reports_problems
+def add_document(
+    config_file: Path, cases_dirs: tuple[Path, ...], client_id: str, file: Path, title: str | None
+) -> None:
+    """Store FILE for CLIENT_ID (in the document store, or the case's documents/ folder)
+    and add its entry, with its SHA-256, to the case."""
+    from handover import building, store
+
+    portal = building.open_portal(config_file, cases_dirs=list(cases_dirs))
+    click.echo(store.add_to_case(portal, client_id, file, title))
 
 
 @cli.command("public-key")
@@ -313,6 +347,12 @@ def verify_certificate(config_file: Path, certificate: Path, public_key: str | N
         f"{certificate}: valid. {statement['firm']} certifies {len(statement['deleted'])} "
         f"deletion(s) for {client['name']} ({client['id']}), the last on {statement['issued_on']}."
     )
+    for place in statement.get("scope", []):
+        when = place.get("removed_on") or place.get("note", "")
+        click.echo(f"  {place.get('label', place.get('place'))}: {when}")
+    outside = statement.get("outside_reach", [])
+    if outside:
+        click.echo(f"  Outside the tool's reach: {'; '.join(outside)}")
 
 
 as_of_option = click.option(
@@ -356,12 +396,14 @@ def status(
     from handover import building
     from handover.deadlines import client_statuses, status_table
 
-    cases = building.validate(building.open_portal(config_file, cases_dirs=list(cases_dirs)))
+    portal = building.open_portal(config_file, cases_dirs=list(cases_dirs))
+    cases = building.validate(portal)
     statuses = client_statuses(cases, today or dt.date.today())
     if as_json:
         click.echo(json.dumps([s.as_json() for s in statuses], ensure_ascii=False, indent=2))
-        return
-    _print_rich(status_table(statuses))
+    else:
+        _print_rich(status_table(statuses))
+    _history_warnings(portal, cases)
 
 
 @cli.command()

@@ -26,7 +26,8 @@ from handover.validation import ClientCase
 DeadlineKind = Literal["service-end", "account", "invoice", "document", "deletion"]
 
 #: Kinds that need someone to act: when their day passes they are overdue, not done.
-ACTIONABLE_KINDS: frozenset[DeadlineKind] = frozenset({"account", "invoice"})
+#: A deletion is one: past its day with no purge recorded, the page says deletion is due.
+ACTIONABLE_KINDS: frozenset[DeadlineKind] = frozenset({"account", "invoice", "deletion"})
 
 #: On a shared day, the item staff should read first (the service end before the
 #: documents that merely default to the deletion date, the deletion itself last).
@@ -95,7 +96,7 @@ def case_deadlines(case: ClientCase) -> list[Deadline]:
         )
         for document in case.case.documents
     ]
-    if not case.case.legal_hold:
+    if not case.case.legal_hold and not case.purges:  # done once a purge is recorded
         found.append(Deadline(case.deletion_date, case.id, "deletion of all data", "deletion"))
     return sorted(found, key=Deadline.sort_key)
 

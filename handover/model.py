@@ -94,6 +94,12 @@ class Document(CaseModel):
     retention_basis: Text | None = Field(
         None, description="Why it is kept, e.g. the statutory 10-year bookkeeping duty."
     )
+    sha256: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")] | None = Field(
+        None,
+        description="SHA-256 of the file (`handover add-document` writes it). Required for a "
+        "file kept in the firm's document store instead of the case folder; the build "
+        "fetches it by this hash and checks it.",
+    )
 
     @model_validator(mode="after")
     def _file_or_url(self) -> Document:

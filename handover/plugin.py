@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import json
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -27,7 +28,8 @@ from mkdocs.structure.pages import Page
 from mkdocs.structure.toc import get_toc
 
 from handover.cases import load_cases
-from handover.certificates import make_certificate
+from handover.certificates import CERTIFICATE_TEMPLATE, certificate_scope, make_certificate
+from handover.deletions import DeletionRecord
 from handover.files import FactsCache, file_facts, write_if_changed
 from handover.keys import MasterSecret, SecretError, load_master_secret
 from handover.preparing import (
@@ -41,6 +43,7 @@ from handover.problems import ProblemsFound
 from handover.progress import progress
 from handover.rendering import DEFAULT_TEMPLATES, Download, PageView, Renderer
 from handover.sealing import ACCESS_MODES, KeyCache, Seal, SealedFiles, make_seals
+from handover.store import fetch_documents, open_store
 from handover.validation import ClientCase, FirmDefaults
 
 log = logging.getLogger("mkdocs.plugins.handover")
@@ -69,6 +72,10 @@ class HandoverConfig(base.Config):
     default_language = option.Type(str, default="en")
     retention_days = option.Type(int, default=30)
     default_access = option.Choice(ACCESS_MODES, default="passphrase")
+    #: A folder (relative to mkdocs.yml) holding client documents by SHA-256, outside git.
+    document_store = option.Optional(option.Type(str))
+    #: The cases are fictitious examples whose documents may be committed to git.
+    example_documents = option.Type(bool, default=False)
 
 
 class HandoverPlugin(BasePlugin[HandoverConfig]):
@@ -136,12 +143,21 @@ class HandoverPlugin(BasePlugin[HandoverConfig]):
 
     def certificate(self, config: MkDocsConfig, case: ClientCase) -> Download:
         """The case's signed deletion certificate, offered on its page as a download."""
+        record = DeletionRecord(deleted=case.deletions, purges=case.purges)
+        scope, outside = certificate_scope(
+            record.place_days(),
+            record.unconfirmed(),
+            json.loads(self.renderer(config).render(CERTIFICATE_TEMPLATE, case.language)),
+        )
         data = make_certificate(
             self.secret(config),
             firm=config.site_name,
             client_id=case.id,
             client_name=case.case.client.name,
             deletions=case.deletions,
+            scope=scope,
+            outside_reach=outside,
+            language=case.language,
         )
         name = f"{case.id}-deletion-certificate.json"
         path = self.project_dir(config) / CERTIFICATES_CACHE / name
@@ -167,9 +183,15 @@ class HandoverPlugin(BasePlugin[HandoverConfig]):
         except ProblemsFound as problems:
             raise PluginError(problems.report()) from None
         self.preloaded = None
+        project = self.project_dir(config)
+        facts = FactsCache(project / FACTS_CACHE)
+        store = open_store(project, self.config.document_store)
+        try:
+            cases = fetch_documents(cases, store, project, facts.facts)
+        except ProblemsFound as problems:
+            raise PluginError(problems.report()) from None
         seals = self.seal_cases(config, cases)
         today = self.today or dt.date.today()
-        facts = FactsCache(self.project_dir(config) / FACTS_CACHE)
         facts.prime(
             path
             for case in cases

@@ -20,13 +20,13 @@ from typing import Any, Literal
 from urllib.parse import quote
 
 import jinja2
-from babel import Locale, dates, numbers, units
+from babel import Locale, dates, lists, numbers, units
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
 from markupsafe import Markup
 
-from handover.deletions import Deletion
+from handover.deletions import Deletion, DeletionRecord, Place
 from handover.files import FactsOf, FileFacts, file_facts
 from handover.model import Document
 from handover.validation import ClientCase
@@ -37,7 +37,9 @@ CALENDAR_TEMPLATE = "calendar.json.j2"
 #: The templates, theme overrides, assets and catalogs shipped with the package.
 DEFAULT_TEMPLATES = Path(__file__).parent / "templates"
 
-Phase = Literal["active", "ended", "deleted"]
+#: ``deletion-due``: the deletion date has passed but no purge is recorded yet, so the page
+#: says deletion is due instead of claiming it; ``deleted`` only once a purge is recorded.
+Phase = Literal["active", "ended", "deletion-due", "deleted"]
 
 
 @dataclass(frozen=True)
@@ -111,6 +113,10 @@ class PageView:
     artifacts: Artifacts | None = None
     #: The signed deletion certificate, once anything was purged.
     certificate: Download | None = None
+    #: What the deletion records say happened: the day of the last purge and each place it
+    #: cleared, in the certificate's order (empty until a purge is recorded).
+    deleted_on: dt.date | None = None
+    deleted_from: tuple[Place, ...] = ()
 
     @property
     def categories(self) -> dict[str, list[DocumentView]]:
@@ -134,6 +140,12 @@ class PageView:
     def retained(self) -> list[DocumentView]:
         return [view for view in self.documents if view.document.retain_until]
 
+    @property
+    def kept_by_law(self) -> list[DocumentView]:
+        """Documents the law keeps that have not been purged yet: the exception the
+        deletion statement names."""
+        return [view for view in self.retained if view.deletion is None]
+
     def with_artifacts(self, artifacts: Artifacts) -> PageView:
         return dataclasses.replace(self, artifacts=artifacts)
 
@@ -144,12 +156,25 @@ class PageView:
 def page_view(
     case: ClientCase, today: dt.date, firm: dict[str, Any], facts_of: FactsOf = file_facts
 ) -> PageView:
-    deleted = today > case.deletion_date and not case.case.legal_hold
-    phase: Phase = "deleted" if deleted else "ended" if today > case.case.service_end else "active"
+    record = DeletionRecord(deleted=case.deletions, purges=case.purges)
+    purged_on = record.purged_on if case.purges else None
     documents = [
         _document_view(case, document, today, facts_of) for document in case.case.documents
     ]
-    return PageView(case, today, firm, documents, phase)
+    phase = _phase(case, today, purged_on)
+    places = tuple(record.place_days()) if phase == "deleted" else ()
+    return PageView(case, today, firm, documents, phase, deleted_on=purged_on, deleted_from=places)
+
+
+def _phase(case: ClientCase, today: dt.date, purged_on: dt.date | None) -> Phase:
+    """From the deletion records, never from the calendar alone."""
+    if case.case.legal_hold:
+        return "ended" if today > case.case.service_end else "active"
+    if purged_on is not None and purged_on <= today:
+        return "deleted"
+    if today > case.deletion_date:
+        return "deletion-due"
+    return "ended" if today > case.case.service_end else "active"
 
 
 def _document_view(
@@ -228,6 +253,8 @@ def _formatters(language: str) -> dict[str, Callable[..., str]]:
         "filesize": lambda size: _filesize(size, locale),
         "number": lambda value: numbers.format_decimal(value, locale=locale),
         "currency": lambda amount, code: numbers.format_currency(amount, code, locale=locale),
+        #: "A, B and C" as the language writes a list (the places a deletion cleared).
+        "join_list": lambda items: lists.format_list(list(items), locale=locale),
     }
 
 

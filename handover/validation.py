@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from handover.deletions import Deletion, deleted_files, read_record
+from handover.deletions import Deletion, PurgeRun, deleted_files, read_deletion_record
 from handover.loading import SourceDocument
 from handover.model import AccessMode, Case, Document
 from handover.problems import FieldPath, Problem, format_field_path
@@ -43,6 +43,8 @@ class ClientCase:
     access: AccessMode
     #: What ``handover purge`` already deleted from the folder (``deletion-record.yaml``).
     deletions: tuple[Deletion, ...] = ()
+    #: Each run of ``handover purge`` on this case: where it removed copies, and when.
+    purges: tuple[PurgeRun, ...] = ()
 
     @property
     def source(self) -> Path:
@@ -56,8 +58,13 @@ class ClientCase:
         after the deletion date (validated), so nothing is offered once data is deleted."""
         return today <= self.available_until(document)
 
+    #: Pinned documents fetched from the document store: file -> verified cached copy.
+    fetched: tuple[tuple[str, Path], ...] = ()
+
     def document_path(self, document: Document) -> Path | None:
-        return self.folder / document.file if document.file else None
+        if not document.file:
+            return None
+        return dict(self.fetched).get(document.file) or self.folder / document.file
 
     def deletion_of(self, document: Document) -> Deletion | None:
         """The record of this document's file being purged, if it was."""
@@ -71,7 +78,8 @@ def validate_case(
 ) -> tuple[ClientCase | None, list[Problem]]:
     if not isinstance(source.data, dict):
         return None, [Problem(source.path, 1, "", "a case file must be a mapping of fields")]
-    deletions, record_problems = read_record(source.path.parent)
+    record, record_problems = read_deletion_record(source.path.parent)
+    deletions = list(record.deleted)
     purged = set(deleted_files(deletions))
     file_problems = record_problems + [
         _located(source, *found) for found in _check_files(source, purged)
@@ -88,7 +96,14 @@ def validate_case(
     )
     access = case.access or defaults.access
     client_case = ClientCase(
-        case_id, source.path.parent, case, language, deletion_date, access, tuple(deletions)
+        case_id,
+        source.path.parent,
+        case,
+        language,
+        deletion_date,
+        access,
+        tuple(deletions),
+        record.purges,
     )
     problems = [
         *file_problems,
@@ -154,6 +169,8 @@ def _check_files(source: SourceDocument, purged: Collection[str]) -> list[_Findi
         if isinstance(file, str) and file.strip():
             if Path(file.strip()).as_posix() in purged and not (folder / file.strip()).exists():
                 continue
+            if isinstance(document.get("sha256"), str) and not (folder / file.strip()).exists():
+                continue  # pinned: fetched from the document store by its hash at build time
             problem = _file_problem(folder, file.strip())
             if problem:
                 found.append((("documents", index, "file"), problem))

@@ -130,7 +130,12 @@ def test_page_shows_the_manifest_fingerprint_and_how_to_verify(built: Project) -
 
 def test_retained_documents_are_told_apart_from_deleted_ones(built: Project) -> None:
     html = page(built)
-    assert "On January 31, 2027, Example Partners deletes every copy" in html
+    assert (
+        "On January 31, 2027, Example Partners deletes the data it holds about you (the "
+        "documents on this page, our working files and our access records), except the 1 "
+        "record the law requires us to keep, named below." in " ".join(html.split())
+    )
+    assert "every copy" not in html
     assert (
         "<strong>Payroll 2019-2025</strong>: kept until December 31, 2036 because of the "
         "statutory 10-year bookkeeping duty" in html

@@ -1,0 +1,128 @@
+"""Derived plaintext is encrypted at rest between builds.
+
+The build makes plaintext copies of client data in ``.handover/cache/``: each page's ZIP,
+manifests and calendar (``artifacts/``) and the documents fetched from the document store
+(``documents/``). CI keeps that folder between runs, and a laptop keeps it for years, so
+between builds every such file is kept only encrypted (AES-256-GCM, key derived from the
+master secret): ``lock`` runs when a build ends, however it ends; ``unlock`` gives back the
+files of the cases a build is about to render. The original size and modification time
+come back too, so the facts cache and the "reuse the ZIP" checks work as before.
+
+Measured (``bench/cache_encryption.py``): encrypting 1,000 cases' ZIPs costs 0.06 s,
+against 0.75 s to make them again if the cache were dropped instead.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import struct
+from collections.abc import Iterable
+from pathlib import Path
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+SUFFIX = ".at-rest"
+MAGIC = b"HOAR1"
+CHUNK = 1 << 20
+_HEADER = struct.Struct(">QQI")  # size, mtime_ns, chunk size
+
+
+def lock(folder: Path, key: bytes) -> None:
+    """Encrypt every plaintext file below ``folder``, then delete the plaintext. A file whose
+    encrypted copy already matches (same size and mtime) is only deleted."""
+    if not folder.is_dir():
+        return
+    for path in _plain_files(folder):
+        locked = path.with_name(path.name + SUFFIX)
+        stat = path.stat()
+        if _header(locked) != (stat.st_size, stat.st_mtime_ns):
+            _encrypt(path, locked, key, folder)
+        path.unlink()
+
+
+def unlock(folders: Iterable[Path], key: bytes, root: Path) -> None:
+    """Give back the plaintext of every locked file below ``folders`` (each inside ``root``,
+    the folder ``lock`` was given). A copy that does not decrypt (damaged, or locked under
+    another secret) is dropped: the build makes it again."""
+    for folder in folders:
+        if folder.is_file() or not folder.exists():
+            candidates = [folder.with_name(folder.name + SUFFIX)]
+        else:
+            candidates = list(folder.rglob(f"*{SUFFIX}"))
+        for locked in candidates:
+            if not locked.is_file():
+                continue
+            plain = locked.with_name(locked.name.removesuffix(SUFFIX))
+            if plain.exists():
+                continue
+            try:
+                _decrypt(locked, plain, key, root)
+            except (InvalidTag, ValueError, struct.error):
+                locked.unlink(missing_ok=True)
+
+
+def _plain_files(folder: Path) -> list[Path]:
+    found = []
+    for parent, _dirs, names in os.walk(folder):
+        for name in names:
+            if not name.endswith((SUFFIX, ".partial", ".tmp")):
+                found.append(Path(parent) / name)
+    return found
+
+
+def _header(locked: Path) -> tuple[int, int] | None:
+    try:
+        with locked.open("rb") as stream:
+            data = stream.read(len(MAGIC) + _HEADER.size)
+    except OSError:
+        return None
+    if len(data) != len(MAGIC) + _HEADER.size or not data.startswith(MAGIC):
+        return None
+    size, mtime_ns, _chunk = _HEADER.unpack(data[len(MAGIC) :])
+    return size, mtime_ns
+
+
+def _aad(root: Path, plain: Path, header: bytes, index: int, last: bool) -> bytes:
+    """Binds each chunk to its file, place and order, so chunks cannot be swapped."""
+    name = plain.relative_to(root).as_posix().encode()
+    return MAGIC + name + b"\0" + header + struct.pack(">I?", index, last)
+
+
+def _encrypt(plain: Path, locked: Path, key: bytes, root: Path) -> None:
+    stat = plain.stat()
+    header = _HEADER.pack(stat.st_size, stat.st_mtime_ns, CHUNK)
+    count = max(1, -(-stat.st_size // CHUNK))
+    cipher = AESGCM(key)
+    partial = locked.with_name(locked.name + ".partial")
+    with plain.open("rb") as reader, partial.open("wb") as writer:
+        writer.write(MAGIC + header)
+        for index in range(count):
+            nonce = os.urandom(12)
+            aad = _aad(root, plain, header, index, index == count - 1)
+            writer.write(nonce + cipher.encrypt(nonce, reader.read(CHUNK), aad))
+    partial.replace(locked)
+
+
+def _decrypt(locked: Path, plain: Path, key: bytes, root: Path) -> None:
+    cipher = AESGCM(key)
+    partial = plain.with_name(plain.name + ".partial")
+    try:
+        with locked.open("rb") as reader, partial.open("wb") as writer:
+            if reader.read(len(MAGIC)) != MAGIC:
+                raise ValueError("not a locked cache file")
+            header = reader.read(_HEADER.size)
+            size, mtime_ns, chunk = _HEADER.unpack(header)
+            count = max(1, -(-size // chunk))
+            for index in range(count):
+                block = reader.read(12 + min(chunk, size - index * chunk) + 16)
+                aad = _aad(root, plain, header, index, index == count - 1)
+                writer.write(cipher.decrypt(block[:12], block[12:], aad))
+            if reader.read(1):
+                raise ValueError("trailing bytes")
+        os.utime(partial, ns=(mtime_ns, mtime_ns))
+        partial.replace(plain)
+    finally:
+        with contextlib.suppress(OSError):
+            partial.unlink()
