@@ -40,6 +40,7 @@ from handover.preparing import PageRequest, PreparedPage, prepare_pages
 from handover.problems import ProblemsFound
 from handover.progress import progress
 from handover.rendering import DEFAULT_TEMPLATES, Download, PageView, Renderer
+from handover.sanitising import markup_warnings
 from handover.sealing import (
     ACCESS_MODES,
     KeyCache,
@@ -176,6 +177,9 @@ class HandoverPlugin(BasePlugin[HandoverConfig]):
         except ProblemsFound as problems:
             raise PluginError(problems.report()) from None
         self.preloaded = None
+        for case in cases:
+            for warning in markup_warnings(case):
+                log.warning(str(warning))
         seals = self.seal_cases(config, cases)
         today = self.today or dt.date.today()
         facts = FactsCache(self.project_dir(config) / FACTS_CACHE)

@@ -20,7 +20,10 @@ import nh3
 from cmarkgfm.cmark import Options
 from pydantic import BaseModel
 
+from handover.loading import read_yaml
 from handover.model import Case, Markdown
+from handover.problems import Problem, format_field_path
+from handover.validation import ClientCase
 
 #: What a Markdown field may become: formatting, lists, tables, quotes, code, links.
 ALLOWED_TAGS = frozenset(
@@ -52,9 +55,29 @@ def markup_dropped(text: str) -> bool:
     """Whether rendering ``text`` drops something staff wrote (raw HTML, an unsafe link).
 
     Dropping is right, but staff must hear about it rather than find a changed page."""
+    if "<" not in text and "](" not in text and "]:" not in text:
+        return False  # no raw HTML and no link target: nothing can be dropped
     safe = cmarkgfm.github_flavored_markdown_to_html(text, options=_SAFE)
     unsafe = cmarkgfm.github_flavored_markdown_to_html(text, options=_UNSAFE)
     return safe != unsafe or _clean(safe) != _clean(unsafe) or _rejected_links(safe)
+
+
+def markup_warnings(case: ClientCase) -> list[Problem]:
+    """A warning, with file and line, for each Markdown field whose markup was dropped."""
+    dropped = [path for path, text in markdown_fields(case.case) if markup_dropped(text)]
+    if not dropped:
+        return []
+    source, _ = read_yaml(case.source)
+    return [
+        Problem(
+            case.source,
+            source.line_of(path) if source else None,
+            format_field_path(path),
+            "raw HTML or a link that is not http, https, mailto, tel or #fragment was "
+            "dropped; the page shows the rest",
+        )
+        for path in dropped
+    ]
 
 
 def markdown_fields(case: Case) -> Iterator[tuple[tuple[str | int, ...], str]]:

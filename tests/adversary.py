@@ -112,7 +112,9 @@ def derived_forms(word: str) -> set[str]:
         slugify_unicode(word, "-"),
         stripped,
         word.encode("unicode_escape").decode(),
-        word.encode("idna").decode() if word.isascii() else "xn--" + word.encode("punycode").decode(),
+        word.encode("idna").decode()
+        if word.isascii()
+        else "xn--" + word.encode("punycode").decode(),
     }
     return {form.lower() for form in forms if len(form) >= 8}
 

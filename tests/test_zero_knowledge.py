@@ -24,7 +24,9 @@ from tests import sealed
 from tests.conftest import Project
 
 ENVELOPE = re.compile(r'(<script type="application/json" id="handover-envelope">).*?(</script>)')
-INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)(?![^>]*application/json)[^>]*>(.*?)</script>", re.S)
+INLINE_SCRIPT = re.compile(
+    r"<script(?![^>]*\bsrc=)(?![^>]*application/json)[^>]*>(.*?)</script>", re.S
+)
 
 
 def shell_of(site: Path, client_id: str) -> str:
@@ -80,10 +82,12 @@ def test_every_page_starts_with_a_strict_policy_allowing_only_its_own_scripts(
     for page in pages:
         html = page.read_text(encoding="utf-8")
         head = html.index("<head>") + len("<head>")
-        found = re.match(r'<meta http-equiv="Content-Security-Policy" content="([^"]+)">', html[head:])
+        found = re.match(
+            r'<meta http-equiv="Content-Security-Policy" content="([^"]+)">', html[head:]
+        )
         assert found, page
         policy = dict(
-            (d.split(" ", 1) + [""])[:2] for d in (d.strip() for d in found.group(1).split(";"))
+            [*d.split(" ", 1), ""][:2] for d in (d.strip() for d in found.group(1).split(";"))
         )
         assert policy["default-src"] == "'self'"
         assert (policy["object-src"], policy["base-uri"], policy["form-action"]) == (
@@ -217,8 +221,11 @@ def test_pages_and_files_of_similar_sizes_look_the_same_to_the_host(project: Pro
 @pytest.mark.parametrize(
     ("text", "html"),
     [
-        ("**bold** [site](https://example.com)", '<strong>bold</strong> <a href="https://example.com" rel="noopener noreferrer">site</a>'),
-        ("[mail](mailto:a@example.com) [call](tel:+420555) [up](#top)", 'href="mailto:a@example.com"'),
+        ("**bold** [site](https://example.com)",
+         '<strong>bold</strong> <a href="https://example.com" rel="noopener noreferrer">'),
+        ("[mail](mailto:a@example.com) [call](tel:+420555)", 'href="mailto:a@example.com"'),
+        ("[call](tel:+420555) [up](#top)", '<a href="tel:+420555"'),
+        ("[up](#top)", '<a href="#top"'),
         ("[x](javascript:alert(1))", '<a rel="noopener noreferrer">x</a>'),
         ("[x](files/other.pdf)", '<a rel="noopener noreferrer">x</a>'),
         ("a <img src=x onerror=alert(1)> b", "<p>a  b</p>"),
@@ -257,3 +264,29 @@ def test_any_markdown_renders_fast_and_safe(text: str) -> None:
     html = markdown_html(text)
     assert "<script" not in html and 'href="javascript' not in html.lower()
     assert not re.search(r"<[a-z][^>]*\son\w+\s*=", html)
+
+
+def test_staff_are_warned_with_file_and_line_when_markup_was_dropped(project: Project) -> None:
+    project.write_case(
+        "acme",
+        """
+        client: {name: Acme}
+        service_end: 2026-12-31
+        message: Hello <b onclick=x>there</b>
+        accounts:
+          - system: Bank
+            action: closed
+            steps:
+              - "[Open](https://bank.example.com)"
+              - "[Open](javascript:alert(1))"
+        support: {what: "**Help** by e-mail", price: 90 EUR}
+        """,
+    )
+    result = project.run("build", "--today", "2026-12-01")
+    assert result.exit_code == 0, result.output
+    dropped = "raw HTML or a link that is not http, https, mailto, tel or #fragment was dropped"
+    warnings = [line for line in result.output.splitlines() if "dropped" in line]
+    assert warnings == [
+        f"WARNING: cases/acme/case.yaml:3: message: {dropped}; the page shows the rest",
+        f"WARNING: cases/acme/case.yaml:9: accounts[0].steps[1]: {dropped}; the page shows the rest",
+    ]
