@@ -57,6 +57,7 @@ log = logging.getLogger("mkdocs.plugins.handover")
 #: Plugins that would publish an index of every page, i.e. of every client.
 FORBIDDEN_PLUGINS = ("search", "tags", "blog", "meta", "offline", "social", "privacy")
 SHELL_TEMPLATE = "shell.md.j2"
+UNLOCK_TEMPLATE = "unlock.html.j2"
 #: Files the package adds to every site when the portal's ``docs_dir`` lacks them.
 DEFAULT_DOCS = ("robots.txt",)
 KEY_CACHE = Path(".handover") / "cache" / "wrapped-keys.json"
@@ -94,6 +95,8 @@ class HandoverPlugin(BasePlugin[HandoverConfig]):
         self.bodies: dict[str, str] = {}
         #: Each client's content, sealed into the envelope of their page.
         self.contents: dict[str, str] = {}
+        #: The unlock form and the page MkDocs renders, per (template, language, mode).
+        self.shell_parts: dict[tuple[str, str, str], str] = {}
 
     # -- settings -----------------------------------------------------------------
 
@@ -204,6 +207,7 @@ class HandoverPlugin(BasePlugin[HandoverConfig]):
             pages = prepare_pages(requests, self.renderer(config), facts, advance)
         facts.save()
         self.views, self.seals, self.bodies, self.contents = {}, {}, {}, {}
+        self.shell_parts = {}
         for page, seal in zip(pages, seals, strict=True):
             self.add_page(files, config, page, seal)
         return files
@@ -221,14 +225,23 @@ class HandoverPlugin(BasePlugin[HandoverConfig]):
         else:
             self.seals[slug] = seal
             self.contents[slug] = page.html
-            lock = self.renderer(config).render_lock(language, seal.mode, self.firm(config))
-            self.bodies[slug] = lock
-        shell = self.renderer(config).render(SHELL_TEMPLATE, language)
+            self.bodies[slug] = self.shell_part(config, UNLOCK_TEMPLATE, language, seal.mode)
+        shell = self.shell_part(config, SHELL_TEMPLATE, language, seal.mode)
         _add_generated(files, config, f"{slug}/index.md", content=shell)
         for download in page.view.downloads if self.preview else []:
             _add_generated(
                 files, config, f"{slug}/{download.site_path}", abs_src_path=str(download.source)
             )
+
+    def shell_part(self, config: MkDocsConfig, template: str, language: str, mode: str) -> str:
+        """A part of the shell, rendered once per language and access mode: it cannot
+        depend on anything else, so rendering it for every client would be waste."""
+        key = (template, language, mode)
+        if key not in self.shell_parts:
+            self.shell_parts[key] = self.renderer(config).render(
+                template, language, mode=mode, firm=self.firm(config)
+            )
+        return self.shell_parts[key]
 
     def on_env(self, env: Any, /, *, config: MkDocsConfig, files: Files) -> Any:
         """Keep the theme's compiled templates between builds: compiling them is most of

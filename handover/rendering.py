@@ -38,7 +38,6 @@ from handover.validation import ClientCase
 
 SOURCE_LANGUAGE = "en"
 PAGE_TEMPLATE = "page.html.j2"
-UNLOCK_TEMPLATE = "unlock.html.j2"
 CALENDAR_TEMPLATE = "calendar.json.j2"
 #: The templates, theme overrides, assets and catalogs shipped with the package.
 DEFAULT_TEMPLATES = Path(__file__).parent / "templates"
@@ -210,11 +209,6 @@ class Renderer:
     def render_page(self, view: PageView) -> str:
         """The client's content as HTML, table of contents included: what gets encrypted."""
         return self.render(PAGE_TEMPLATE, view.case.language, view=view, case=view.case.case)
-
-    def render_lock(self, language: str, mode: str, firm: dict[str, Any]) -> str:
-        """What the shell shows before the page is opened: the same for every client with
-        this language and access mode."""
-        return self.render(UNLOCK_TEMPLATE, language, mode=mode, firm=firm)
 
     def calendar_events(self, view: PageView) -> list[dict[str, Any]]:
         """The dates worth a reminder, worded in the page's language."""
