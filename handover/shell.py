@@ -29,7 +29,7 @@ POLICY = (
     "frame-src 'none'",
 )
 REFERRER = '<meta name="referrer" content="no-referrer">'
-_HEAD = re.compile(r"<head[^>]*>", re.I)
+_HEAD = re.compile(r"<head(?:\s[^>]*)?>", re.I)
 _SCRIPT = re.compile(r"<script(?P<attributes>[^>]*)>(?P<body>.*?)</script>", re.S | re.I)
 _FOREIGN = re.compile(r"^\s*([a-z][a-z0-9+.-]*:|//)", re.I)
 #: Data blocks the browser never runs, so the policy need not (and does not) allow them.
