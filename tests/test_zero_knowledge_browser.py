@@ -13,6 +13,7 @@ import pytest
 
 from tests import sealed
 from tests.conftest import Project
+from tests.test_cli_serve import serving  # noqa: F401  (a fixture)
 
 pytestmark = pytest.mark.browser
 
@@ -128,3 +129,24 @@ def test_an_older_file_of_the_same_size_served_by_the_host_is_refused(
     page.get_by_role("row", name="Ledger").get_by_role("link", name="Download").click()
     page.get_by_role("alert").filter(has_text="This file could not be decrypted").wait_for()
     assert downloads == []
+
+
+def test_handover_serve_reloads_open_pages_under_the_policy(
+    serving: tuple[Project, Any, str, Any],  # noqa: F811  (the fixture imported above)
+    browser: Any,
+) -> None:
+    """The preview's reload poller is a file the policy allows, not an inline script."""
+    project, _, url, _ = serving
+    page = browser.new_page()
+    page.goto(url)
+    page.get_by_label("Passphrase").wait_for()
+    page.evaluate("window.beforeEdit = true")
+    page.wait_for_timeout(1500)  # the poller has seen the first build
+    case = project.cases / "minimal" / "case.yaml"
+    case.write_text(case.read_text().replace("Monthly payroll", "Quarterly payroll"))
+    for _ in range(150):  # a plain poll: wait_for_function would need eval, which the policy bars
+        page.wait_for_timeout(200)
+        if page.evaluate("window.beforeEdit") is None:
+            break
+    assert page.evaluate("window.beforeEdit") is None, "the page did not reload"
+    page.get_by_label("Passphrase").wait_for()
