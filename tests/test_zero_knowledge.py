@@ -293,3 +293,21 @@ def test_staff_are_warned_with_file_and_line_when_markup_was_dropped(project: Pr
         f"WARNING: cases/acme/case.yaml:3: message: {dropped}",
         f"WARNING: cases/acme/case.yaml:9: accounts[0].steps[1]: {dropped}",
     ]
+
+
+@pytest.mark.parametrize("mode", ["link", "passphrase"])
+def test_each_example_page_has_the_shell_of_a_minimal_twin(project: Project, mode: str) -> None:
+    """The invariant on the repo's example cases: each page's shell equals the shell of a
+    near-empty case with the same language and access mode."""
+    from tests.test_encryption import examples_in_mode
+
+    examples = examples_in_mode(project, mode)
+    twins = {}
+    for client_id, example in examples.items():
+        language = example.get("language", "en")
+        twins[client_id] = f"twin-{language}"
+        project.write_case(f"twin-{language}", case("Twin", language=language, access=mode))
+    assert len(set(twins.values())) >= 3
+    assert project.run("build", "--today", "2026-11-22").exit_code == 0
+    for client_id, twin in twins.items():
+        assert shell_of(project.site, client_id) == shell_of(project.site, twin), client_id
