@@ -311,3 +311,41 @@ def test_each_example_page_has_the_shell_of_a_minimal_twin(project: Project, mod
     assert project.run("build", "--today", "2026-11-22").exit_code == 0
     for client_id, twin in twins.items():
         assert shell_of(project.site, client_id) == shell_of(project.site, twin), client_id
+
+
+#: What a pasted blob can look like: bracket runs, deep nesting, long lines, emphasis runs.
+PATHOLOGICAL = st.one_of(
+    st.integers(1, 30_000).map(lambda n: "[" * n),
+    st.integers(1, 6_000).map(lambda n: "[a](" * n),
+    st.integers(1, 3_000).map(lambda n: "> " * n + "x"),
+    st.integers(1, 400).map(lambda n: "".join("  " * i + "- x\n" for i in range(n))),
+    st.integers(1, 10_000).map(lambda n: "*a _" * n),
+    st.integers(1, 100_000).map(lambda n: "x" * n),
+    st.integers(1, 5_000).map(lambda n: "<div>" * n),
+    ADVERSARIAL,
+)
+
+
+@settings(deadline=1000, max_examples=40)
+@given(st.lists(PATHOLOGICAL, min_size=1, max_size=3).map("\n\n".join))
+def test_a_whole_page_renders_within_a_fixed_bound_whatever_staff_pasted(text: str) -> None:
+    """Issue 16 point 3: every Markdown field holds the blob; one case renders in < 1 s."""
+    import datetime as dt
+
+    from handover.model import Case
+    from handover.rendering import DEFAULT_TEMPLATES, Renderer, page_view
+    from handover.validation import ClientCase
+
+    data = {
+        "client": {"name": "Blob"},
+        "service_end": "2026-12-31",
+        "message": text,
+        "accounts": [{"system": "Bank", "action": "closed", "steps": [text, text]}],
+        "support": {"what": text, "price": "1 EUR"},
+    }
+    client = ClientCase(
+        "blob", Path("."), Case.model_validate(data), "en", dt.date(2027, 1, 31), "link"
+    )
+    view = page_view(client, dt.date(2026, 12, 1), {"name": "Firm", "email": None, "phone": None})
+    html = Renderer(DEFAULT_TEMPLATES).render_page(view)
+    assert "<script" not in html and "<div>" not in html
