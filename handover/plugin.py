@@ -4,7 +4,13 @@ Because generation is a plugin, plain ``mkdocs build`` and ``mkdocs serve`` work
 too; ``handover build`` adds validation up front and the safe swap of the output.
 The plugin also enforces the privacy rules of a site shared by many clients:
 no search index, no sitemap, no Google Fonts, no page of a client in any nav, and
-every client page and file sealed (``mkdocs serve`` alone shows plain previews).
+every client page and file sealed (``mkdocs serve`` alone shows plain previews), and a
+strict Content-Security-Policy first in every page's ``<head>``.
+
+A client page is two things that meet only at the end: the *shell*, which MkDocs and the
+theme render from the firm, the language and the access mode alone (no client field is
+ever handed to MkDocs), and the *envelope*, the client's content rendered by our own
+templates, sanitised, padded and encrypted, filled into the shell's one data slot.
 """
 
 from __future__ import annotations
@@ -32,17 +38,20 @@ from handover.certificates import CERTIFICATE_TEMPLATE, certificate_scope, make_
 from handover.deletions import DeletionRecord
 from handover.files import FactsCache, file_facts, write_if_changed
 from handover.keys import MasterSecret, SecretError, load_master_secret
-from handover.preparing import (
-    Converted,
-    MarkdownSettings,
-    PageRequest,
-    PreparedPage,
-    prepare_pages,
-)
+from handover.preparing import PageRequest, PreparedPage, prepare_pages
 from handover.problems import ProblemsFound
 from handover.progress import progress
 from handover.rendering import DEFAULT_TEMPLATES, Download, PageView, Renderer
-from handover.sealing import ACCESS_MODES, KeyCache, Seal, SealedFiles, make_seals
+from handover.sanitising import markup_warnings
+from handover.sealing import (
+    ACCESS_MODES,
+    KeyCache,
+    Seal,
+    SealedFiles,
+    fill_shell,
+    make_seals,
+)
+from handover.shell import harden, refused_settings
 from handover.store import fetch_documents, open_store
 from handover.validation import ClientCase, FirmDefaults
 
@@ -50,7 +59,7 @@ log = logging.getLogger("mkdocs.plugins.handover")
 
 #: Plugins that would publish an index of every page, i.e. of every client.
 FORBIDDEN_PLUGINS = ("search", "tags", "blog", "meta", "offline", "social", "privacy")
-SEALED_START, SEALED_END = "<!--handover:sealed-->", "<!--/handover:sealed-->"
+SHELL_TEMPLATE = "shell.md.j2"
 UNLOCK_TEMPLATE = "unlock.html.j2"
 #: Files the package adds to every site when the portal's ``docs_dir`` lacks them.
 DEFAULT_DOCS = ("robots.txt",)
@@ -89,8 +98,12 @@ class HandoverPlugin(BasePlugin[HandoverConfig]):
         self.preview = False
         self.views: dict[str, PageView] = {}
         self.seals: dict[str, Seal] = {}
-        #: Pages whose Markdown the preparing workers converted already, by folder.
-        self.converted: dict[str, Converted] = {}
+        #: What MkDocs shows as each client page's body: the unlock form, or a preview.
+        self.bodies: dict[str, str] = {}
+        #: Each client's content, sealed into the envelope of their page.
+        self.contents: dict[str, str] = {}
+        #: The unlock form and the page MkDocs renders, per (template, language, mode).
+        self.shell_parts: dict[tuple[str, str, str], str] = {}
 
     # -- settings -----------------------------------------------------------------
 
@@ -190,6 +203,9 @@ class HandoverPlugin(BasePlugin[HandoverConfig]):
             cases = fetch_documents(cases, store, project, facts.facts)
         except ProblemsFound as problems:
             raise PluginError(problems.report()) from None
+        for case in cases:
+            for warning in markup_warnings(case):
+                log.warning(str(warning))
         seals = self.seal_cases(config, cases)
         today = self.today or dt.date.today()
         facts.prime(
@@ -210,27 +226,44 @@ class HandoverPlugin(BasePlugin[HandoverConfig]):
             for case in cases
         ]
         with progress("Preparing client pages", len(cases)) as advance:
-            settings = MarkdownSettings(config.markdown_extensions, config.mdx_configs or {})
-            pages = prepare_pages(requests, self.renderer(config), facts, settings, advance)
+            pages = prepare_pages(requests, self.renderer(config), facts, advance)
         facts.save()
-        self.views, self.seals, self.converted = {}, {}, {}
+        self.views, self.seals, self.bodies, self.contents = {}, {}, {}, {}
+        self.shell_parts = {}
         for page, seal in zip(pages, seals, strict=True):
             self.add_page(files, config, page, seal)
         return files
 
     def add_page(self, files: Files, config: MkDocsConfig, page: PreparedPage, seal: Seal) -> None:
-        """One client's page into the build (and in previews, their files unsealed)."""
+        """One client's page into the build (and in previews, their files unsealed).
+
+        MkDocs gets a page that knows the language and nothing else of the client; the
+        content it shows is filled in by ``on_page_content``."""
         slug = seal.keys.slug
+        language = page.view.case.language
         self.views[slug] = page.view
-        if page.converted:
-            self.converted[slug] = page.converted
-        if not self.preview:
+        if self.preview:
+            self.bodies[slug] = page.html
+        else:
             self.seals[slug] = seal
-        _add_generated(files, config, f"{slug}/index.md", content=page.markdown)
+            self.contents[slug] = page.html
+            self.bodies[slug] = self.shell_part(config, UNLOCK_TEMPLATE, language, seal.mode)
+        shell = self.shell_part(config, SHELL_TEMPLATE, language, seal.mode)
+        _add_generated(files, config, f"{slug}/index.md", content=shell)
         for download in page.view.downloads if self.preview else []:
             _add_generated(
                 files, config, f"{slug}/{download.site_path}", abs_src_path=str(download.source)
             )
+
+    def shell_part(self, config: MkDocsConfig, template: str, language: str, mode: str) -> str:
+        """A part of the shell, rendered once per language and access mode: it cannot
+        depend on anything else, so rendering it for every client would be waste."""
+        key = (template, language, mode)
+        if key not in self.shell_parts:
+            self.shell_parts[key] = self.renderer(config).render(
+                template, language, mode=mode, firm=self.firm(config)
+            )
+        return self.shell_parts[key]
 
     def on_env(self, env: Any, /, *, config: MkDocsConfig, files: Files) -> Any:
         """Keep the theme's compiled templates between builds: compiling them is most of
@@ -243,43 +276,47 @@ class HandoverPlugin(BasePlugin[HandoverConfig]):
     def on_page_markdown(
         self, markdown: str, /, *, page: Page, config: MkDocsConfig, files: Files
     ) -> str:
-        """A page converted on another core already: MkDocs converts nothing (see
-        ``on_page_content``)."""
-        return "" if _slug(page) in self.converted else markdown
+        """A client page's body is ours (``on_page_content``): MkDocs converts nothing."""
+        return "" if _slug(page) in self.bodies else markdown
 
     def on_page_content(
         self, html: str, /, *, page: Page, config: MkDocsConfig, files: Files
     ) -> str:
-        converted = self.converted.get(_slug(page))
-        if converted is None:
+        """The shell's body: the unlock form for the page's language and mode, with an empty
+        envelope slot. No table of contents, no heading MkDocs could anchor or link to."""
+        body = self.bodies.get(_slug(page))
+        if body is None:
             return html
-        page.toc = get_toc(converted.toc_tokens)  # type: ignore[arg-type]  # TypedDicts
-        return converted.html
+        page.toc = get_toc([])
+        return body
 
     def on_post_page(self, output: str, /, *, page: Page, config: MkDocsConfig) -> str:
+        """Every page gets its security policy first in ``<head>``; a client page then gets
+        its envelope in the shell's one slot (``fill_shell``), never spliced by markers."""
+        output = harden(output)
         slug = _slug(page)
         seal = self.seals.get(slug)
         if seal is None:
             return output
-        start, end = output.find(SEALED_START), output.find(SEALED_END)
-        if start < 0 or end < start:
-            raise PluginError(
-                f"the page template lost its {SEALED_START} markers; refusing to publish "
-                "a client page unencrypted"
-            )
         view = self.views[slug]
         payload = {
-            "html": output[start + len(SEALED_START) : end],
+            "html": self.contents[slug],
             "files": _file_index(seal, view),
+            "built": view.today.isoformat(),
         }
-        shell = self.renderer(config).render(
-            UNLOCK_TEMPLATE,
-            view.case.language,
-            mode=seal.mode,
-            firm=view.firm,
-            envelope=seal.envelope(payload),
-        )
-        return output[:start] + shell + output[end + len(SEALED_END) :]
+        try:
+            return fill_shell(output, seal.envelope(payload))
+        except ValueError:
+            raise PluginError(
+                "the client page template lost (or repeated) its envelope slot; refusing to "
+                "publish a client page unencrypted"
+            ) from None
+
+    def on_post_template(
+        self, output_content: str, /, *, template_name: str, config: MkDocsConfig
+    ) -> str:
+        """The 404 page is a shell too, under the same policy."""
+        return harden(output_content) if template_name.endswith(".html") else output_content
 
     def on_post_build(self, *, config: MkDocsConfig) -> None:
         """Encrypt each client's files next to their page, both cores at work.
@@ -400,5 +437,6 @@ def _enforce_privacy(config: MkDocsConfig) -> None:
             )
     if config.theme.get("font") is not False:
         problems.append("theme.font must be false: Google Fonts would tell Google who opens a page")
+    problems += refused_settings(config)
     if problems:
         raise PluginError("mkdocs.yml: " + "\nmkdocs.yml: ".join(problems))

@@ -1,11 +1,10 @@
-"""Stage 3c: prepare every client's page (what it shows, its artifacts, its Markdown).
+"""Stage 3c: prepare every client's page (what it shows, its artifacts, its HTML).
 
 Preparing one case is independent of every other and pure CPU work (templates, Babel,
-calendars, manifests), so a large build forks workers that share what the build has
-loaded and splits the cases between the cores. There the workers also convert each
-page's Markdown to HTML with the site's own extensions: MkDocs converts pages one after
-the other on one core, and conversion is most of a large build. Small builds stay in one
-process and leave conversion to MkDocs, where forking would cost more than it saves.
+calendars, manifests, the few Markdown fields), so a large build forks workers that
+share what the build has loaded and splits the cases between the cores. Small builds
+stay in one process, where forking would cost more than it saves. MkDocs converts none
+of it: a client's content never goes through MkDocs or the theme.
 """
 
 from __future__ import annotations
@@ -19,9 +18,6 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-import markdown
-from mkdocs.utils.meta import get_data
 
 from handover.artifacts import build_artifacts
 from handover.files import FactsCache
@@ -46,46 +42,25 @@ class PageRequest:
 
 
 @dataclass(frozen=True)
-class MarkdownSettings:
-    """The site's Markdown extensions and their settings, exactly as MkDocs uses them."""
-
-    extensions: list[Any]
-    configs: dict[str, Any]
-
-    def converter(self) -> markdown.Markdown:
-        return markdown.Markdown(extensions=self.extensions, extension_configs=self.configs)
-
-
-@dataclass(frozen=True)
-class Converted:
-    """A page's HTML and its table of contents, as MkDocs' own conversion would give."""
-
-    html: str
-    toc_tokens: list[dict[str, Any]]
-
-
-@dataclass(frozen=True)
 class PreparedPage:
     view: PageView
-    markdown: str
-    #: Set when a worker converted the Markdown already.
-    converted: Converted | None = None
+    #: The client's content (encrypted into the page's envelope, never shown to MkDocs).
+    html: str
 
 
 @dataclass(frozen=True)
 class _Prepared:
     """What a worker sends back: only what the build cannot cheaply work out again."""
 
-    markdown: str
+    html: str
     artifacts: Artifacts | None
-    converted: Converted | None
     #: The file facts looked up on the way, for the build's cache to keep.
     facts: dict[str, list[int | str]]
 
 
 def prepare_page(request: PageRequest, renderer: Renderer, facts: FactsCache) -> PreparedPage:
     """What the page shows on the build day, its downloads besides the client's files, and
-    its Markdown."""
+    its HTML."""
     view = _view(request, facts)
     if view.phase != "deleted":
         events = renderer.calendar_events(view)
@@ -102,7 +77,6 @@ def prepare_pages(
     requests: list[PageRequest],
     renderer: Renderer,
     facts: FactsCache,
-    settings: MarkdownSettings,
     advance: Callable[[], None] = lambda: None,
 ) -> list[PreparedPage]:
     """Every page, in the order asked; on all cores when there are many and fork exists."""
@@ -113,7 +87,7 @@ def prepare_pages(
     if len(requests) < PARALLEL_FROM or workers < 2 or not can_fork:
         return [_advancing(prepare_page(r, renderer, facts), advance) for r in requests]
     context = multiprocessing.get_context("fork")
-    start = (renderer, facts, settings)
+    start = (renderer, facts)
     with ProcessPoolExecutor(workers, context, _start_worker, start) as pool:
         sent_back = pool.map(_prepare_in_worker, requests, chunksize=16)
         return [
@@ -127,7 +101,7 @@ def _received(request: PageRequest, sent: _Prepared, facts: FactsCache) -> Prepa
     facts.merge(sent.facts)
     view = _view(request, facts)
     view = view.with_artifacts(sent.artifacts) if sent.artifacts else view
-    return PreparedPage(view, sent.markdown, sent.converted)
+    return PreparedPage(view, sent.html)
 
 
 def _advancing(page: PreparedPage, advance: Callable[[], None]) -> PreparedPage:
@@ -135,28 +109,19 @@ def _advancing(page: PreparedPage, advance: Callable[[], None]) -> PreparedPage:
     return page
 
 
-#: A worker's renderer, facts and Markdown converter: inherited through fork, not pickled.
-_worker: tuple[Renderer, FactsCache, markdown.Markdown] | None = None
+#: A worker's renderer and facts: inherited through fork, not pickled.
+_worker: tuple[Renderer, FactsCache] | None = None
 
 
-def _start_worker(renderer: Renderer, facts: FactsCache, settings: MarkdownSettings) -> None:
+def _start_worker(renderer: Renderer, facts: FactsCache) -> None:
     global _worker
-    _worker = (renderer, facts, settings.converter())
+    _worker = (renderer, facts)
 
 
 def _prepare_in_worker(request: PageRequest) -> _Prepared:
     if _worker is None:
         raise RuntimeError("worker started without its renderer")
-    renderer, facts, converter = _worker
+    renderer, facts = _worker
     facts.start_recording()
     page = prepare_page(request, renderer, facts)
-    converted = convert(converter, page.markdown)
-    return _Prepared(page.markdown, page.view.artifacts, converted, facts.recorded())
-
-
-def convert(converter: markdown.Markdown, page: str) -> Converted:
-    """A generated page as MkDocs would convert it: front matter off, then the body."""
-    body, _ = get_data(page)
-    converter.reset()
-    html = converter.convert(body)
-    return Converted(html, list(getattr(converter, "toc_tokens", [])))
+    return _Prepared(page.html, page.view.artifacts, facts.recorded())

@@ -1,4 +1,8 @@
-"""Stage 3: a ``ClientCase`` becomes the Markdown of its page, through the templates.
+"""Stage 3: a ``ClientCase`` becomes the HTML of its page, through the templates.
+
+The page is HTML from the start (Jinja, every value escaped); only the fields the model
+types as Markdown are converted, by ``handover.sanitising``. MkDocs never sees a client's
+content: it renders one client-independent shell per language and access mode.
 
 All wording is in the templates and their gettext catalogs
 (``templates/locales/<lang>/LC_MESSAGES/messages.po`` in the package, or the portal's
@@ -29,10 +33,11 @@ from markupsafe import Markup
 from handover.deletions import Deletion, DeletionRecord, Place
 from handover.files import FactsOf, FileFacts, file_facts
 from handover.model import Document
+from handover.sanitising import markdown_html, markdown_inline
 from handover.validation import ClientCase
 
 SOURCE_LANGUAGE = "en"
-PAGE_TEMPLATE = "page.md.j2"
+PAGE_TEMPLATE = "page.html.j2"
 CALENDAR_TEMPLATE = "calendar.json.j2"
 #: The templates, theme overrides, assets and catalogs shipped with the package.
 DEFAULT_TEMPLATES = Path(__file__).parent / "templates"
@@ -207,7 +212,7 @@ class Renderer:
         self.search_path = [templates_dir, DEFAULT_TEMPLATES]
         self.env = jinja2.Environment(
             loader=jinja2.FileSystemLoader(self.search_path),
-            # HTML and Markdown templates escape; JSON ones (read by Python) do not.
+            # HTML templates escape; JSON ones (read by Python) do not.
             autoescape=lambda name: not (name or "").endswith(".json.j2"),
             undefined=jinja2.StrictUndefined,
             extensions=["jinja2.ext.i18n", "jinja2.ext.do"],
@@ -215,7 +220,8 @@ class Renderer:
             lstrip_blocks=True,
             keep_trailing_newline=True,
         )
-        self.env.filters["markdown"] = lambda text: Markup(text or "")
+        self.env.filters["markdown"] = lambda text: Markup(markdown_html(text or ""))
+        self.env.filters["markdown_inline"] = lambda text: Markup(markdown_inline(text or ""))
         self.env.filters["urlquote"] = lambda text: quote(str(text), safe="")
 
     def languages(self) -> set[str]:
@@ -226,6 +232,7 @@ class Renderer:
         }
 
     def render_page(self, view: PageView) -> str:
+        """The client's content as HTML, table of contents included: what gets encrypted."""
         return self.render(PAGE_TEMPLATE, view.case.language, view=view, case=view.case.case)
 
     def calendar_events(self, view: PageView) -> list[dict[str, Any]]:

@@ -9,9 +9,15 @@ Format (documented for auditors in SECURITY.md):
 * Files are cut into 1 MiB chunks; each chunk has its own nonce and authenticates
   the client, file id, chunk index and a last-chunk flag, so chunks can be neither
   reordered, swapped between files, nor cut off.
-* Nonces are derived from the plaintext's hash with a per-client key (SIV-style):
-  the same input gives byte-identical output, and different inputs never share a
-  nonce. This keeps builds deterministic without ever reusing a nonce unsafely.
+* Nonces are synthetic (SIV-style): HMAC-SHA-256 under a per-client nonce key over the
+  associated data and the very bytes being encrypted, computed while encrypting them.
+  The same input gives byte-identical output (builds stay deterministic) and different
+  plaintexts never share a nonce, whatever a cache believes about a file.
+* The page's plaintext and every file are padded to a Padmé size class, so the host
+  learns a rough size, not the exact one.
+* A sealed page is a client-independent shell with the envelope filled into its one
+  ``<script type="application/json">`` slot (``fill_shell``); nothing is cut out of a
+  themed page.
 """
 
 from __future__ import annotations
@@ -45,9 +51,14 @@ ACCESS_MODES: tuple[AccessMode, ...] = typing.get_args(AccessMode)
 FORMAT_VERSION = 1
 PBKDF2_ITERATIONS = 600_000
 CHUNK_SIZE = 1 << 20
-FILE_MAGIC = b"HOF1"
+#: Version 2: the sealed file is padded with zero bytes after its last chunk.
+FILE_MAGIC = b"HOF2"
 NONCE_BYTES = 12
 TAG_BYTES = 16
+#: Smallest size class of a page's plaintext: short pages all look alike.
+PAGE_FLOOR = 16 * 1024
+#: The one place in a page shell where a client's envelope goes.
+ENVELOPE_SLOT = '<script type="application/json" id="handover-envelope">null</script>'
 
 
 @dataclass(frozen=True)
@@ -76,8 +87,10 @@ class Seal:
     def envelope(self, payload: dict[str, Any]) -> dict[str, Any]:
         """The page's encrypted content and what a browser needs to open it."""
         plaintext = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+        # JSON allows trailing white space: the browser's JSON.parse reads through it.
+        plaintext += b" " * (padded_size(max(len(plaintext), PAGE_FLOOR)) - len(plaintext))
         aad = _aad("page", self.keys.slug)
-        nonce = _nonce(self.keys.nonce_key, aad, hashlib.sha256(plaintext).digest())
+        nonce = _nonce(self.keys.nonce_key, aad, plaintext)
         ciphertext = AESGCM(self.keys.content_key).encrypt(nonce, plaintext, aad)
         return {
             "v": FORMAT_VERSION,
@@ -93,19 +106,29 @@ class Seal:
             "page": {"nonce": _b64(nonce), "ct": _b64(ciphertext)},
         }
 
-    def seal_file(self, file_id: str, source: Path, target: Path, sha256: str) -> None:
-        """Encrypt ``source`` chunk by chunk into ``target``; memory stays at one chunk."""
+    def seal_file(self, file_id: str, source: Path, target: Path) -> str:
+        """Encrypt ``source`` chunk by chunk into ``target``, padded to its size class;
+        memory stays at one chunk. Each chunk's nonce comes from the chunk itself, as read.
+
+        Returns the SHA-256 of the bytes actually encrypted."""
         size = source.stat().st_size
         count = max(1, -(-size // CHUNK_SIZE))
         cipher = AESGCM(self.keys.content_key)
+        digest = hashlib.sha256()
         target.parent.mkdir(parents=True, exist_ok=True)
         with source.open("rb") as reader, target.open("wb") as writer:
-            writer.write(FILE_MAGIC + struct.pack(">I", CHUNK_SIZE))
+            written = writer.write(FILE_MAGIC + struct.pack(">I", CHUNK_SIZE))
             for index in range(count):
                 chunk = reader.read(CHUNK_SIZE)
-                aad = _aad("file", self.keys.slug, file_id, index, int(index == count - 1))
-                nonce = _nonce(self.keys.nonce_key, aad, bytes.fromhex(sha256))
-                writer.write(nonce + cipher.encrypt(nonce, chunk, aad))
+                digest.update(chunk)
+                last = index == count - 1
+                if last and reader.read(1):
+                    raise OSError(f"{source} grew while it was being encrypted")
+                aad = _aad("file", self.keys.slug, file_id, index, int(last))
+                nonce = _nonce(self.keys.nonce_key, aad, chunk)
+                written += writer.write(nonce + cipher.encrypt(nonce, chunk, aad))
+            writer.write(bytes(padded_size(written) - written))
+        return digest.hexdigest()
 
 
 class SealedFiles:
@@ -134,9 +157,7 @@ class SealedFiles:
         name, cached = self._cached(download)
         self.folder.mkdir(parents=True, exist_ok=True)
         partial = cached.with_suffix(".partial")
-        self.seal.seal_file(
-            name.removesuffix(".bin"), download.source, partial, download.facts.sha256
-        )
+        self.seal.seal_file(name.removesuffix(".bin"), download.source, partial)
         partial.replace(cached)
 
     def link_all(self, downloads: list[Download], target: Path) -> None:
@@ -244,10 +265,35 @@ def _aad(kind: str, *parts: str | int) -> bytes:
     return "/".join(["handover", f"v{FORMAT_VERSION}", kind, *map(str, parts)]).encode()
 
 
-def _nonce(nonce_key: bytes, aad: bytes, content_digest: bytes) -> bytes:
-    return hmac.new(nonce_key, aad + b"\x00" + content_digest, hashlib.sha256).digest()[
-        :NONCE_BYTES
-    ]
+def _nonce(nonce_key: bytes, aad: bytes, plaintext: bytes) -> bytes:
+    """A synthetic IV: a function of the key, the associated data and the plaintext itself
+    (the bytes being encrypted, never a digest from elsewhere)."""
+    mac = hmac.new(nonce_key, struct.pack(">I", len(aad)) + aad, hashlib.sha256)
+    mac.update(plaintext)
+    return mac.digest()[:NONCE_BYTES]
+
+
+def padded_size(size: int) -> int:
+    """Padmé (Nikitin et al., PETS 2019): round up to a size class that keeps only
+    O(log log size) bits of the exact size, at most 12 % more bytes."""
+    if size < 2:
+        return size
+    exponent = size.bit_length() - 1
+    significant = exponent.bit_length()
+    mask = (1 << (exponent - significant)) - 1
+    return (size + mask) & ~mask
+
+
+def fill_shell(shell: str, envelope: dict[str, Any]) -> str:
+    """A sealed page: the client-independent shell with the envelope in its one slot.
+
+    The shell never saw the client, so its one slot is the only place anything of theirs
+    goes; the JSON is written so that no ``<`` or ``&`` can end the script element."""
+    if shell.count(ENVELOPE_SLOT) != 1:
+        raise ValueError("the page shell must hold exactly one envelope slot")
+    data = json.dumps(envelope, separators=(",", ":"), sort_keys=True)
+    data = data.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    return shell.replace(ENVELOPE_SLOT, ENVELOPE_SLOT.replace(">null<", f">{data}<"))
 
 
 def _b64(data: bytes) -> str:

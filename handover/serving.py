@@ -38,11 +38,15 @@ from handover.problems import ProblemsFound
 #: Where the preview is built: git-ignored, beside the master secret and the caches.
 PREVIEW_SITE = Path(".handover") / "preview"
 VERSION_PATH = "/__handover/build"
-RELOAD_SCRIPT = (
-    "<script>(function(){var seen=null;setInterval(function(){"
+#: A file, not an inline script: every page's Content-Security-Policy allows only scripts
+#: from the site itself and the theme's own inline ones (by hash).
+RELOAD_PATH = "/__handover/reload.js"
+RELOAD_SCRIPT = f'<script src="{RELOAD_PATH}"></script>'
+RELOAD_JS = (
+    "(function(){var seen=null;setInterval(function(){"
     f"fetch('{VERSION_PATH}',{{cache:'no-store'}}).then(function(r){{return r.text()}})"
     ".then(function(v){if(seen!==null&&v!==seen)location.reload();seen=v})"
-    ".catch(function(){})},1000)})();</script>"
+    ".catch(function(){})},1000)})();"
 )
 
 
@@ -147,6 +151,9 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
     def do_GET(self) -> None:
         if self.path == VERSION_PATH:
             self._send(str(self.preview.version).encode(), "text/plain")
+            return
+        if self.path == RELOAD_PATH:
+            self._send(RELOAD_JS.encode(), "text/javascript")
             return
         path = Path(self.translate_path(self.path))
         if path.is_dir() and not self.path.split("?")[0].endswith("/"):

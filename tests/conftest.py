@@ -10,6 +10,7 @@ import textwrap
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
@@ -155,9 +156,59 @@ def http_site() -> Iterator[Callable[[Path], str]]:
         server.server_close()
 
 
+#: What Chromium reported as blocked by a page's Content-Security-Policy, in this test.
+CSP_VIOLATIONS: list[str] = []
+
+
+def _watch_policy(page: Any) -> None:
+    def seen(message: Any) -> None:
+        if "Content Security Policy" in message.text:
+            CSP_VIOLATIONS.append(f"{page.url}: {message.text}")
+
+    page.on("console", seen)
+
+
+class _PolicyWatchingBrowser:
+    """The browser, with every page's console watched for Content-Security-Policy reports."""
+
+    def __init__(self, browser: Any) -> None:
+        self._browser = browser
+
+    def new_context(self, **options: Any) -> Any:
+        context = self._browser.new_context(**options)
+        context.on("page", _watch_policy)
+        return context
+
+    def new_page(self, **options: Any) -> Any:
+        page = self._browser.new_page(**options)
+        _watch_policy(page)
+        return page
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._browser, name)
+
+
+@pytest.fixture
+def policy_violations() -> list[str]:
+    """The reports so far in this test; a test that provokes one on purpose clears them."""
+    return CSP_VIOLATIONS
+
+
+@pytest.fixture(autouse=True)
+def no_policy_violations(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A browser test fails when the page's own policy blocked anything: the policy must
+    allow everything the portal does, so a report means something that should not run."""
+    CSP_VIOLATIONS.clear()
+    yield
+    if "browser" in request.fixturenames:
+        violations, CSP_VIOLATIONS[:] = list(CSP_VIOLATIONS), []
+        assert violations == [], violations
+
+
 @pytest.fixture(scope="session")
 def browser() -> Iterator[object]:
-    """Real headless Chromium. Skips locally when missing; in CI a missing browser fails."""
+    """Real headless Chromium. Skips locally when missing; in CI a missing browser fails.
+    Every page it opens is watched for Content-Security-Policy violations."""
     in_ci = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
     try:
         from playwright.sync_api import sync_playwright
@@ -171,5 +222,5 @@ def browser() -> Iterator[object]:
         pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium)")
     with sync_playwright() as playwright:
         instance = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield instance
+        yield _PolicyWatchingBrowser(instance)
         instance.close()

@@ -56,7 +56,7 @@ def open_file(site: Path, client_id: str, href: str) -> bytes:
     entry = files[href]
     client = keys(client_id)
     data = (page_dir(site, client_id) / entry["url"]).read_bytes()
-    assert data[:4] == b"HOF1"
+    assert data[:4] == b"HOF2"
     (chunk,) = struct.unpack(">I", data[4:8])
     count = max(1, -(-entry["size"] // chunk))
     offset, out = 8, b""
@@ -67,5 +67,13 @@ def open_file(site: Path, client_id: str, href: str) -> bytes:
         aad = f"handover/v1/file/{client.slug}/{entry['id']}/{index}/{last}".encode()
         out += AESGCM(client.content_key).decrypt(record[:12], record[12:], aad)
         offset += length
-    assert offset == len(data)
+    assert set(data[offset:]) <= {0}, "only zero padding after the last chunk"
+    assert len(data) == padme(offset), "padded to exactly its size class"
     return out
+
+
+def padme(size: int) -> int:
+    """Padmé as SECURITY.md states it: keep the top log2(log2(size)) + 1 bits of the size."""
+    exponent = size.bit_length() - 1
+    mask = (1 << (exponent - exponent.bit_length())) - 1
+    return (size + mask) & ~mask

@@ -105,8 +105,8 @@ def test_a_template_change_rebuilds_every_page(portal: Project) -> None:
     templates = portal.root / "site_templates"
     templates.unlink()  # a symlink to the repo's templates: make a private copy to edit
     shutil.copytree(REPO / "site_templates", templates)
-    page = templates / "page.md.j2"  # overrides the package's own page template
-    default = (DEFAULT_TEMPLATES / "page.md.j2").read_text(encoding="utf-8")
+    page = templates / "page.html.j2"  # overrides the package's own page template
+    default = (DEFAULT_TEMPLATES / "page.html.j2").read_text(encoding="utf-8")
     page.write_text(default + "\nTemplate marker 42.\n", encoding="utf-8")
     result = portal.run("build", "--today", "2026-12-01")
     assert "Built 3 client pages" in result.output

@@ -96,7 +96,8 @@ def test_serve_shows_the_sealed_page_and_rebuilds_on_edit(
     base = url.rsplit("/", 2)[0] + "/"
     html = fetch(url)
     assert 'id="handover-envelope"' in html, "the preview is the real, sealed page"
-    assert "/__handover/build" in html, "open pages poll for rebuilds"
+    assert '<script src="/__handover/reload.js"></script>' in html, "open pages poll"
+    assert "fetch('/__handover/build'" in fetch(base + "__handover/reload.js")
     version = fetch(base + "__handover/build")
 
     case = project.cases / "minimal" / "case.yaml"

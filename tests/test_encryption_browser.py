@@ -157,7 +157,8 @@ def test_tampered_file_is_refused_with_a_message(
     path, link = build(project, "passphrase")
     sealed = project.site / path / ledger_url(project)
     data = bytearray(sealed.read_bytes())
-    data[-100] ^= 1
+    end = 8 + 2 * (12 + 16) + len(LEDGER)  # two chunks; zero padding follows
+    data[end - 100] ^= 1
     sealed.write_bytes(bytes(data))
     page = open_page(browser, http_site(project.site), path)
     unlock(page, link["passphrase"])

@@ -188,3 +188,39 @@ def test_google_fonts_are_refused(project: Project) -> None:
     result = project.run("build")
     assert result.exit_code == 1
     assert "theme.font must be false" in result.output
+
+
+def published_shell(site: Path, client_id: str) -> str:
+    """A client page as the host reads it, without the (encrypted) envelope."""
+    html = (site / SECRET.page_slug(client_id) / "index.html").read_text(encoding="utf-8")
+    return re.sub(r'(id="handover-envelope">).*?(</script>)', r"\1\2", html, flags=re.S)
+
+
+def test_nothing_outside_the_envelope_is_derived_from_the_case(example_site: Path) -> None:
+    """Why #1 of issue 9: the theme's skip link pointed at the client's name heading."""
+    from markdown.extensions.toc import slugify
+
+    for client_id, case in example_cases().items():
+        shell = published_shell(example_site, client_id)
+        assert 'class="md-skip"' not in shell
+        for text in identifying_strings(case):
+            for form in {text, slugify(text, "-"), text.lower()}:
+                assert form not in shell, (client_id, form)
+
+
+def test_sealing_delimiters_in_case_text_publish_nothing(project: Project) -> None:
+    """Why #2 of issue 9: a message holding the end marker published the rest in clear."""
+    project.write_case(
+        "spliced",
+        """
+        client: {name: Spliced Client zq91}
+        service_end: 2026-12-31
+        message: "Before <!--/handover:sealed--> after <!--handover:sealed--> end"
+        achievements: ["<!--/handover:sealed-->Invoice zq92"]
+        contacts: [{name: Contact zq93}]
+        """,
+    )
+    result = project.run("build")
+    assert result.exit_code == 0, result.output
+    for marker in ["zq91", "zq92", "zq93", "Spliced"]:
+        assert files_with(project.site, marker) == [], marker

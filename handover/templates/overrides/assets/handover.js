@@ -1,6 +1,7 @@
 /* handover: opens a sealed handover page and its files in the browser.
  * Uses only the browser's WebCrypto; loads nothing from anywhere else.
- * The envelope format is described in SECURITY.md and generator/sealing.py. */
+ * The envelope format is described in SECURITY.md and handover/sealing.py.
+ * The page runs under a strict Content-Security-Policy: no inline script, no eval. */
 (function () {
   "use strict";
 
@@ -140,6 +141,7 @@
     holder.innerHTML = payload.html;
     lock.replaceWith.apply(lock, Array.prototype.slice.call(holder.childNodes));
     bindDownloads(key, payload.files);
+    keepKeyInAddress();
     var target = location.hash.length > 1 && !/k=/.test(location.hash) && document.getElementById(location.hash.slice(1));
     if (target) target.scrollIntoView();
     document.dispatchEvent(new CustomEvent("handover:opened", { detail: { slug: envelope.slug } }));
@@ -166,8 +168,22 @@
     if (remember) sessionStorage.setItem(storageName, base64(contentKey));
   }
 
-  /* Files: fetched encrypted, decrypted chunk by chunk, saved under their real name. */
-  var MAGIC = "HOF1";
+  /* In-page links (contents, "back to top") scroll without touching the address: the
+   * link key lives in the fragment, and a reload must still find it there. */
+  function keepKeyInAddress() {
+    document.addEventListener("click", function (event) {
+      var anchor = event.target.closest && event.target.closest('a[href^="#"]');
+      if (!anchor || !/k=/.test(location.hash)) return;
+      var target = document.getElementById(decodeURIComponent(anchor.getAttribute("href").slice(1)));
+      event.preventDefault();
+      if (target) target.scrollIntoView();
+    });
+  }
+
+  /* Files: fetched encrypted, decrypted chunk by chunk, checked against the SHA-256 the
+   * (authenticated) page gives, saved under their real name. Zero bytes after the last
+   * chunk are padding to the file's size class. */
+  var MAGIC = "HOF2";
 
   async function decryptFile(key, file) {
     var response = await fetch(file.url, { credentials: "same-origin", referrerPolicy: "no-referrer" });
@@ -210,12 +226,17 @@
     for (;;) {
       var step = await reader.read();
       if (step.done) break;
+      if (index === count) continue;  /* padding */
       pending.push(step.value);
       pendingLength += step.value.length;
       await drain();
     }
-    if (index !== count || pendingLength !== 0) throw new Damaged();
-    return new Blob(parts, { type: file.type });
+    if (index !== count) throw new Damaged();
+    var blob = new Blob(parts, { type: file.type });
+    var digest = new Uint8Array(await subtle.digest("SHA-256", await blob.arrayBuffer()));
+    var hex = Array.prototype.map.call(digest, function (b) { return b.toString(16).padStart(2, "0"); }).join("");
+    if (hex !== file.sha256) throw new Damaged();
+    return blob;
   }
 
   function save(blob, name) {
