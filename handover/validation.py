@@ -235,6 +235,8 @@ def _pattern_message(path: FieldPath) -> str:
         return "is not a valid e-mail address"
     if "currency" in path:
         return "must be a three-letter ISO 4217 code such as EUR, USD, CZK"
+    if "sha256" in path:
+        return "must be the file's SHA-256: 64 hexadecimal digits (handover add-document writes it)"
     return "is not a valid web address (https://…)"
 
 

@@ -37,6 +37,8 @@ FIXED: dict[str, Any] = {
     "key_version": 1,
     "legal_hold": False,
     "done": False,
+    # A pin must be the document's real hash (it cannot carry a marker, nor name anyone).
+    "sha256": None,
 }
 #: Pairs of fields of which a case gives exactly one: variant 0 keeps the first.
 EXCLUSIVE = {"Document": ("file", "url"), "Feedback": ("url", "email")}

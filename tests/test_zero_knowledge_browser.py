@@ -143,10 +143,7 @@ def test_handover_serve_reloads_open_pages_under_the_policy(
     page.evaluate("window.beforeEdit = true")
     page.wait_for_timeout(1500)  # the poller has seen the first build
     case = project.cases / "minimal" / "case.yaml"
-    case.write_text(case.read_text().replace("Monthly payroll", "Quarterly payroll"))
-    for _ in range(150):  # a plain poll: wait_for_function would need eval, which the policy bars
-        page.wait_for_timeout(200)
-        if page.evaluate("window.beforeEdit") is None:
-            break
+    with page.expect_event("load", timeout=30_000):  # the poller reloads the page
+        case.write_text(case.read_text().replace("Monthly payroll", "Quarterly payroll"))
     assert page.evaluate("window.beforeEdit") is None, "the page did not reload"
     page.get_by_label("Passphrase").wait_for()
