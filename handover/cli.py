@@ -400,6 +400,50 @@ def schema(markdown: bool) -> None:
     click.echo(case_format_markdown() if markdown else case_json_schema())
 
 
+# --- publish (handover/publishing.py owns the logic; this block only parses) -------------
+@cli.command()
+@click.argument("target", required=False)
+@config_option
+@click.option(
+    "-d",
+    "--site-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="The built site to publish (default: site_dir from mkdocs.yml, i.e. site/).",
+)
+@click.option(
+    "--dry-run", is_flag=True, help="List what would be uploaded and deleted; send nothing."
+)
+@click.option(
+    "--verify", "verify_only", is_flag=True, help="Only check the target; exit 1 on any leftover."
+)
+@click.option(
+    "--today", callback=_date, metavar="YYYY-MM-DD", help="The day to record (default: today)."
+)
+@reports_problems
+def publish(
+    target: str | None,
+    config_file: Path,
+    site_dir: Path | None,
+    dry_run: bool,
+    verify_only: bool,
+    today: dt.date | None,
+) -> None:
+    """Make TARGET (s3://bucket/prefix, file:///path, gs://, az://) hold exactly the site."""
+    from handover import publishing
+
+    day = today or dt.date.today()
+    if not publishing.run(
+        config_file,
+        target,
+        site_dir=site_dir,
+        day=day,
+        dry_run=dry_run,
+        verify_only=verify_only,
+        echo=click.echo,
+    ):
+        raise SystemExit(1)
+
+
 def _setup_logging(verbose: bool) -> None:
     handler = logging.StreamHandler()
     handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
