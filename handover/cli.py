@@ -402,7 +402,7 @@ def schema(markdown: bool) -> None:
 
 # --- publish (handover/publishing.py owns the logic; this block only parses) -------------
 @cli.command()
-@click.argument("target", required=False)
+@click.argument("target", required=False, envvar="HANDOVER_PUBLISH_TARGET")
 @config_option
 @click.option(
     "-d",
@@ -428,7 +428,11 @@ def publish(
     verify_only: bool,
     today: dt.date | None,
 ) -> None:
-    """Make TARGET (s3://bucket/prefix, file:///path, gs://, az://) hold exactly the site."""
+    """Make TARGET (s3://bucket/prefix, file:///path, gs://, az://) hold exactly the site.
+
+    TARGET defaults to $HANDOVER_PUBLISH_TARGET, then to extra.publish.target in
+    mkdocs.yml. Credentials come from the store's standard variables (AWS_ACCESS_KEY_ID,
+    AWS_SECRET_ACCESS_KEY, AWS_ENDPOINT_URL, AWS_REGION, ...)."""
     from handover import publishing
 
     day = today or dt.date.today()

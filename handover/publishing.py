@@ -592,8 +592,8 @@ def run(
     target = target or default
     if not target:
         raise TransferError(
-            "no target: give one (handover publish s3://bucket/prefix) or set "
-            f"extra.publish.target in {config_file}"
+            "no target: give one (handover publish s3://bucket/prefix), set "
+            f"HANDOVER_PUBLISH_TARGET, or set extra.publish.target in {config_file}"
         )
     site = portal.site_dir
     if not (site / "index.html").is_file():

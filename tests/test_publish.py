@@ -375,8 +375,9 @@ def test_inline_theme_scripts_are_allowed_by_hash_and_data_blocks_are_not_script
 
 
 def test_clear_errors_for_no_target_an_unknown_scheme_and_no_site(
-    project: Project, minimal_case: Path
+    project: Project, minimal_case: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.delenv("HANDOVER_PUBLISH_TARGET", raising=False)
     unbuilt = project.run("publish", "file:///tmp/x")
     assert unbuilt.exit_code == 1
     assert (
@@ -386,8 +387,8 @@ def test_clear_errors_for_no_target_an_unknown_scheme_and_no_site(
     no_target = project.run("publish")
     assert no_target.exit_code == 1
     assert no_target.output == (
-        "Error: no target: give one (handover publish s3://bucket/prefix) or set "
-        "extra.publish.target in mkdocs.yml\n"
+        "Error: no target: give one (handover publish s3://bucket/prefix), set "
+        "HANDOVER_PUBLISH_TARGET, or set extra.publish.target in mkdocs.yml\n"
     )
     unknown = project.run("publish", "ftp://user:password@example.com/site")
     assert unknown.exit_code == 1
