@@ -417,6 +417,9 @@ def schema(markdown: bool) -> None:
     "--verify", "verify_only", is_flag=True, help="Only check the target; exit 1 on any leftover."
 )
 @click.option(
+    "--adopt", is_flag=True, help="Take over a target that holds objects not sent by handover."
+)
+@click.option(
     "--today", callback=_date, metavar="YYYY-MM-DD", help="The day to record (default: today)."
 )
 @reports_problems
@@ -426,6 +429,7 @@ def publish(
     site_dir: Path | None,
     dry_run: bool,
     verify_only: bool,
+    adopt: bool,
     today: dt.date | None,
 ) -> None:
     """Make TARGET (s3://bucket/prefix, file:///path, gs://, az://) hold exactly the site.
@@ -444,6 +448,7 @@ def publish(
         dry_run=dry_run,
         verify_only=verify_only,
         echo=click.echo,
+        adopt=adopt,
     ):
         raise SystemExit(1)
 

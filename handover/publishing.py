@@ -38,7 +38,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from handover.files import FactsCache
-from handover.transfer import Remote, RemoteObject, public_url
+from handover.transfer import Remote, RemoteObject, TransferError, public_url
 
 #: What this project sent to each target: key -> fingerprint, sha256, size, ETag.
 MANIFESTS = Path(".handover") / "cache" / "publish"
@@ -391,7 +391,8 @@ def plan(objects: Mapping[str, SiteObject], held: list[RemoteObject], manifest: 
     """Pages last among the uploads; deletions after every upload."""
     remote = {o.key: o for o in held}
     upload = [o for o in objects.values() if not manifest.unchanged(o, remote.get(o.key))]
-    upload.sort(key=lambda o: (o.is_page, o.key))
+    # ``_headers`` first: once anything is sent, the target is marked as a published site.
+    upload.sort(key=lambda o: (o.is_page, o.key != HEADERS_FILE, o.key))
     delete = [o for key, o in remote.items() if key not in objects]
     return Plan(upload, delete, len(objects) - len(upload))
 
@@ -424,15 +425,27 @@ def publish(
     day: dt.date,
     *,
     dry_run: bool = False,
+    adopt: bool = False,
     workers: int = 8,
     after_upload: AfterUpload | None = None,
 ) -> Outcome:
-    """Make ``remote`` hold exactly ``site_dir``; verify it and record the result."""
+    """Make ``remote`` hold exactly ``site_dir``; verify it and record the result.
+
+    A target that holds other objects and was never published to (no ``_headers``) is
+    refused before anything is sent, unless ``adopt``: a mistyped prefix must not empty
+    a shared bucket."""
     facts = FactsCache(project / FACTS)
     objects = site_objects(site_dir, facts)
     facts.save()
     manifest = Manifest(project, remote.url)
-    work = plan(objects, remote.list(), manifest)
+    listed = remote.list()
+    work = plan(objects, listed, manifest)
+    if work.delete and not adopt and HEADERS_FILE not in {o.key for o in listed}:
+        raise TransferError(
+            f"{remote.display} holds {len(listed)} objects and is not a published handover "
+            f"site (no {HEADERS_FILE}); publishing would delete {len(work.delete)} of them. "
+            "Publish to an empty or dedicated prefix, or add --adopt to take this one over."
+        )
     outcome = Outcome(remote.display, day, work, Check(0, [], [], []), site=objects)
     if dry_run:
         return outcome
@@ -582,10 +595,10 @@ def run(
     dry_run: bool,
     verify_only: bool,
     echo: Callable[[str], None],
+    adopt: bool = False,
 ) -> bool:
     """``handover publish``: print what happens; False when the target is not exact."""
     from handover import building
-    from handover.transfer import TransferError
 
     portal = building.open_portal(config_file, site_dir=site_dir)
     default, options = publish_settings(portal.config.extra)
@@ -603,7 +616,7 @@ def run(
     if verify_only:
         outcome = verify(project, site, remote, day)
     else:
-        outcome = publish(project, site, remote, day, dry_run=dry_run)
+        outcome = publish(project, site, remote, day, dry_run=dry_run, adopt=adopt)
         objects = outcome.plan.unchanged + len(outcome.plan.upload)
         for warning in host_warnings(outcome.site.values()):
             echo(f"warning: {warning}")

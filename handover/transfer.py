@@ -12,6 +12,7 @@ file in the repository.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping
@@ -33,6 +34,9 @@ SCHEMES = {
     "az": "Azure Blob Storage",
     "file": "a local folder",
 }
+
+#: Retry a failing request a few times, but report an unreachable store within a minute.
+RETRY: dict[str, Any] = {"max_retries": 5, "retry_timeout": dt.timedelta(seconds=60)}
 
 #: How many keys one delete call sends (S3's DeleteObjects takes at most 1000).
 DELETE_BATCH = 1000
@@ -171,7 +175,7 @@ def _open(url: str, options: dict[str, str]) -> ObjectStore:
         if scheme == "s3" and endpoint.startswith("http://"):
             client["allow_http"] = True  # a store on the firm's own network, chosen explicitly
         make: Any = from_url  # its overloads are per scheme; ``options`` are checked by obstore
-        store: ObjectStore = make(url, client_options=client or None, **options)
+        store: ObjectStore = make(url, client_options=client or None, retry_config=RETRY, **options)
         return store
     except (ObstoreError, ValueError, OSError) as error:
         raise TransferError(f"{public_url(url)}: {error}") from None

@@ -406,3 +406,22 @@ def test_the_target_and_store_options_can_come_from_mkdocs_yml(
     result = project.run("publish")
     assert result.exit_code == 0, result.output
     assert (folder / "index.html").read_bytes() == (project.site / "index.html").read_bytes()
+
+
+def test_a_shared_bucket_is_not_emptied_by_a_mistyped_target(portal: Project, target: str) -> None:
+    other = Remote(target)
+    other.put("reports/2026-q3.pdf", b"someone else's file")
+    build(portal, DAY1)
+
+    refused = portal.run("publish", target)
+
+    assert refused.exit_code == 1
+    assert refused.output == (
+        f"Error: {target} holds 1 objects and is not a published handover site (no _headers); "
+        "publishing would delete 1 of them. Publish to an empty or dedicated prefix, or add "
+        "--adopt to take this one over.\n"
+    )
+    assert set(held(target)) == {"reports/2026-q3.pdf"}, "nothing sent, nothing deleted"
+    adopted = portal.run("publish", target, "--adopt")
+    assert adopted.exit_code == 0, adopted.output
+    assert set(held(target)) == site_keys(portal)
