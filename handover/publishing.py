@@ -462,8 +462,8 @@ def publish(
         for o in work.delete
     ]
     remote.delete(o.key for o in work.delete)
-    for gone in work.delete:
-        manifest.entries.pop(gone.key, None)
+    for key in [k for k in manifest.entries if k not in objects]:
+        del manifest.entries[key]  # deleted now, or by an earlier run cut short
     manifest.save()
     outcome.check = check(objects, remote.list(), manifest)
     append_record(project, outcome, action="publish")
