@@ -115,9 +115,9 @@ class SeaweedS3:
     def stop(self) -> None:
         if self._process is None:
             return
-        self._process.terminate()
+        self._process.terminate()  # weed takes ~15 s to stop in order; the data is a throwaway
         try:
-            self._process.wait(timeout=20)
+            self._process.wait(timeout=3)
         except subprocess.TimeoutExpired:
             self._process.kill()
             self._process.wait()
