@@ -427,15 +427,20 @@ def publish(
     adopt: bool = False,
     workers: int = 8,
     after_upload: AfterUpload | None = None,
+    warn: Callable[[str], None] | None = None,
 ) -> Outcome:
     """Make ``remote`` hold exactly ``site_dir``; verify it and record the result.
 
     A target that holds other objects and was never published to (no ``_headers``) is
     refused before anything is sent, unless ``adopt``: a mistyped prefix must not empty
-    a shared bucket."""
+    a shared bucket. ``warn`` hears each host limit the site exceeds, before anything
+    is sent."""
     facts = FactsCache(project / FACTS)
     objects = site_objects(site_dir, facts)
     facts.save()
+    if warn is not None:
+        for warning in host_warnings(objects.values()):
+            warn(warning)
     manifest = Manifest(project, remote.url)
     listed = remote.list()
     work = plan(objects, listed, manifest)
@@ -615,10 +620,10 @@ def run(
     if verify_only:
         outcome = verify(project, site, remote, day)
     else:
-        outcome = publish(project, site, remote, day, dry_run=dry_run, adopt=adopt)
+        outcome = publish(
+            project, site, remote, day, dry_run=dry_run, adopt=adopt, warn=_warn_with(echo)
+        )
         objects = outcome.plan.unchanged + len(outcome.plan.upload)
-        for warning in host_warnings(outcome.site.values()):
-            echo(f"warning: {warning}")
         if dry_run:
             for item in outcome.plan.upload:
                 echo(f"would upload: {item.key}")
@@ -635,6 +640,10 @@ def run(
             f"({_size(outcome.plan.upload_bytes)}), deleted {len(outcome.deleted)}."
         )
     return _report_check(outcome, site, echo)
+
+
+def _warn_with(echo: Callable[[str], None]) -> Callable[[str], None]:
+    return lambda warning: echo(f"warning: {warning}")
 
 
 def _report_check(outcome: Outcome, site: Path, echo: Callable[[str], None]) -> bool:
