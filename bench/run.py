@@ -11,7 +11,10 @@ measures, in one run and side by side:
     Markdown beforehand by the project's own renderer, with the same theme and
     Markdown extensions but no plugin (no validation, no sealing, no artifacts);
 (c) ``handover build`` again after one case changed (a different edit each time);
-(d) the peak resident memory of the ``handover build`` processes.
+(d) the peak resident memory of the ``handover build`` processes;
+(e) ``handover publish`` to a target (default: a local folder, ``--publish-target`` for
+    an object store) right after a full publish and one case edited: the objects it
+    uploads (only that client's should go) and the time it takes.
 
 Usage (see bench/README.md)::
 
@@ -105,6 +108,7 @@ class Run:
     cpu_seconds: float
     peak_mb: float
     pages_built: int | None = None
+    objects_uploaded: int | None = None
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -129,6 +133,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--profile", action="store_true", help="also profile one warm full build (cProfile)"
     )
+    parser.add_argument(
+        "--publish-target",
+        help="where (e) publishes, e.g. s3://bucket/bench (default: file://<project>/published)",
+    )
     args = parser.parse_args(argv)
     if args.n < 1 or args.repeat < 1 or args.big_file_mb < 0:
         parser.error("--n and --repeat must be at least 1, --big-file-mb at least 0")
@@ -147,6 +155,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     load_before = os.getloadavg()
     try:
         result = measure(project, params, args.repeat, env)
+        target = args.publish_target or (project / "published").as_uri()
+        result |= measure_publish(project, params, env, target)
         profile = profile_build(project, params, env) if args.profile else None
     finally:
         if not args.keep:
@@ -605,6 +615,52 @@ def measure_rebuilds(project: Path, params: Params, repeat: int, env: dict[str, 
     return runs
 
 
+def measure_publish(
+    project: Path, params: Params, env: dict[str, str], target: str
+) -> dict[str, Any]:
+    """(e) Publish the site, edit one case, build, publish again: count what is uploaded.
+
+    A dry run first lists the keys the publish will send, so the bench can check that
+    they all belong to the edited client's page folder."""
+    case_file = project / "cases" / params.case_id(params.n // 3 + 1) / "case.yaml"
+    original = case_file.read_bytes()
+    handover_build(project, params, env, "publish-build")
+    first = handover_publish(project, params, env, target, "publish-full")
+    try:
+        case = yaml.safe_load(original)
+        case["message"] = case["message"].rstrip("\n") + "\n\nP.S. One edit to publish.\n"
+        write_yaml(case_file, case)
+        handover_build(project, params, env, "publish-edit-build")
+        log = project / "logs" / "publish-dry-run.log"
+        run_child([*handover_command(), "publish", target, "--dry-run"], project, env, log)
+        keys = re.findall(r"^would upload: (.+)$", log.read_text(errors="replace"), re.M)
+        edit = handover_publish(project, params, env, target, "publish-after-edit")
+    finally:
+        case_file.write_bytes(original)
+    return {
+        "publish_target": target,
+        "publish_full_s": round(first.seconds, 3),
+        "publish_full_uploaded": first.objects_uploaded,
+        "publish_edit_s": round(edit.seconds, 3),
+        "publish_edit_uploaded": edit.objects_uploaded,
+        "publish_edit_folders": sorted({key.split("/")[0] for key in keys}),
+    }
+
+
+def handover_publish(
+    project: Path, params: Params, env: dict[str, str], target: str, label: str
+) -> Run:
+    """One ``handover publish``, with the number of objects it uploaded."""
+    command = [*handover_command(), "publish", target, "--today", params.today]
+    log = project / "logs" / f"{label}.log"
+    run = run_child(command, project, env, log)
+    found = re.search(r"uploaded (\d+) of (\d+) objects", log.read_text(errors="replace"))
+    run = replace(run, objects_uploaded=int(found.group(1)) if found else None)
+    total = found.group(2) if found else "?"
+    note(f"{label}: {run.seconds:.2f} s, {run.objects_uploaded} of {total} objects uploaded")
+    return run
+
+
 def prepare_reference(project: Path, params: Params) -> Path:
     """The same N pages as plain Markdown, and an mkdocs.yml with the theme but no plugin.
 
@@ -676,7 +732,12 @@ def print_profile(path: Path) -> None:
 
 def clean_outputs(project: Path) -> None:
     """Built sites and caches go (the 200 MB file exists three times over); cases stay."""
-    for path in (project / "site", project / "reference", project / ".handover"):
+    for path in (
+        project / "site",
+        project / "reference",
+        project / ".handover",
+        project / "published",
+    ):
         shutil.rmtree(path, ignore_errors=True)
     for leftover in project.glob(".site.*"):
         shutil.rmtree(leftover, ignore_errors=True)
@@ -719,6 +780,13 @@ def print_table(result: dict[str, Any]) -> None:
             f"median of {repeat}; pages built: {'/'.join(built)}",
         ),
         ("(d) peak memory", f"{result['peak_mb']:.0f} MB", "max RSS of all handover builds"),
+        (
+            "(e) publish, 1 case edited",
+            f"{result['publish_edit_uploaded']} objects, {result['publish_edit_s']:.2f} s",
+            f"folders: {', '.join(result['publish_edit_folders'])}; "
+            f"full publish {result['publish_full_uploaded']} objects, "
+            f"{result['publish_full_s']:.2f} s",
+        ),
         ("a/b", f"{result['full_over_reference']:.2f}", "full_s / reference_s"),
         ("c/a", f"{result['rebuild_over_full']:.2f}", "rebuild_s / full_s"),
     ]

@@ -491,6 +491,59 @@ def schema(markdown: bool) -> None:
     click.echo(case_format_markdown() if markdown else case_json_schema())
 
 
+# --- publish (handover/publishing.py owns the logic; this block only parses) -------------
+@cli.command()
+@click.argument("target", required=False, envvar="HANDOVER_PUBLISH_TARGET")
+@config_option
+@click.option(
+    "-d",
+    "--site-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="The built site to publish (default: site_dir from mkdocs.yml, i.e. site/).",
+)
+@click.option(
+    "--dry-run", is_flag=True, help="List what would be uploaded and deleted; send nothing."
+)
+@click.option(
+    "--verify", "verify_only", is_flag=True, help="Only check the target; exit 1 on any leftover."
+)
+@click.option(
+    "--adopt", is_flag=True, help="Take over a target that holds objects not sent by handover."
+)
+@click.option(
+    "--today", callback=_date, metavar="YYYY-MM-DD", help="The day to record (default: today)."
+)
+@reports_problems
+def publish(
+    target: str | None,
+    config_file: Path,
+    site_dir: Path | None,
+    dry_run: bool,
+    verify_only: bool,
+    adopt: bool,
+    today: dt.date | None,
+) -> None:
+    """Make TARGET (s3://bucket/prefix, file:///path, gs://, az://) hold exactly the site.
+
+    TARGET defaults to $HANDOVER_PUBLISH_TARGET, then to extra.publish.target in
+    mkdocs.yml. Credentials come from the store's standard variables (AWS_ACCESS_KEY_ID,
+    AWS_SECRET_ACCESS_KEY, AWS_ENDPOINT_URL, AWS_REGION, ...)."""
+    from handover import publishing
+
+    day = today or dt.date.today()
+    if not publishing.run(
+        config_file,
+        target,
+        site_dir=site_dir,
+        day=day,
+        dry_run=dry_run,
+        verify_only=verify_only,
+        echo=click.echo,
+        adopt=adopt,
+    ):
+        raise SystemExit(1)
+
+
 def _setup_logging(verbose: bool) -> None:
     handler = logging.StreamHandler()
     handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))

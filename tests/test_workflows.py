@@ -147,7 +147,14 @@ def test_no_step_prints_or_handles_the_secret_in_the_shell() -> None:
     for line in shell_lines():
         assert "HANDOVER_SECRET" not in line.text and "secrets." not in line.text, line
     text = GITHUB.read_text(encoding="utf-8")
-    assert text.count("secrets.") == 1, "the secret goes to the build step alone"
+    assert text.count("secrets.HANDOVER_SECRET") == 1, "the secret goes to the build step alone"
+    for _, step in github_steps(load(GITHUB)):
+        secrets = [v for v in step.get("env", {}).values() if "secrets." in str(v)]
+        if step.get("run") == "handover publish":
+            assert "HANDOVER_SECRET" not in step["env"], "publishing needs no master secret"
+            assert step["if"] == "vars.HANDOVER_PUBLISH_TARGET != ''", "optional"
+        elif step.get("run") != "handover build":
+            assert not secrets, step
 
 
 # --- GitLab CI --------------------------------------------------------------------------
@@ -182,13 +189,35 @@ def test_gitlab_secret_comes_from_a_ci_variable_not_the_file() -> None:
 # --- Both -------------------------------------------------------------------------------
 
 
-def test_every_pip_install_installs_this_package() -> None:
+def test_build_cache_is_kept_between_runs_and_never_by_pull_requests() -> None:
+    jobs = load(GITHUB)["jobs"]
+    (cache,) = [s for s in jobs["build"]["steps"] if s.get("uses", "").startswith("actions/cache@")]
+    assert cache["with"]["path"].split() == [".handover/cache", ".handover/publish-record.jsonl"]
+    assert "pull_request" in jobs["build"]["if"]
+    assert not [s for s in jobs["validate"]["steps"] if "actions/cache" in s.get("uses", "")]
+    pipeline = load(GITLAB)
+    kept = [c for c in pipeline[".handover-cache"]["cache"] if ".handover/cache/" in c["paths"]]
+    assert kept and gitlab_jobs(pipeline)["pages"]["extends"] == ".handover-cache"
+    assert "extends" not in gitlab_jobs(pipeline)["validate"], "merge requests get no cache"
+
+
+def test_every_pip_install_installs_the_portals_pinned_requirements() -> None:
     installs = [line for line in shell_lines() if re.search(r"\bpip\b.*\binstall\b", line.text)]
     assert {line.where.split(":")[0] for line in installs} == {"github", "gitlab"}
     for line in installs:
-        args = shlex.split(line.text)
-        targets = [a for a in args[args.index("install") + 1 :] if not a.startswith("-")]
-        assert targets == ["."], line
+        assert shlex.split(line.text) == ["pip", "install", "-r", "requirements.txt"], line
+
+
+def test_handover_init_writes_exactly_these_workflows_and_pins_the_release() -> None:
+    scaffold = REPO / "handover" / "scaffold"
+    assert (scaffold / "ci" / "github.yml").read_text() == GITHUB.read_text()
+    assert (scaffold / "ci" / "gitlab.yml").read_text() == GITLAB.read_text()
+    pins = [
+        line
+        for line in (scaffold / "portal" / "requirements.txt").read_text().splitlines()
+        if line and not line.startswith("#")
+    ]
+    assert pins == ["handover-portal=={version}"]
 
 
 def test_both_templates_validate_and_build() -> None:
@@ -247,6 +276,17 @@ def test_template_command_runs(ci_project: Project, line: Line) -> None:
         assert result.returncode == 0, output
         site_dir = args[args.index("--site-dir") + 1] if "--site-dir" in args else "site"
         assert (ci_project.root / site_dir / "index.html").is_file(), output
+    elif args[1] == "publish":
+        published = ci_project.root / "published"
+        env |= {"HANDOVER_PUBLISH_TARGET": published.as_uri(), "HANDOVER_SECRET": TEST_SECRET}
+        built = subprocess.run(["handover", "build"], cwd=ci_project.root, env=env, timeout=300)
+        assert built.returncode == 0
+        result = subprocess.run(
+            args, cwd=ci_project.root, env=env, capture_output=True, text=True, timeout=300
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "Verified on" in result.stdout
+        assert (published / "index.html").is_file()
     elif args[1] == "due":
         assert result.returncode in (0, 1), output
         last_line = (result.stdout.strip().splitlines() or [""])[-1]
