@@ -25,6 +25,7 @@ import pytest
 import yaml
 
 from handover import publishing
+from handover.files import FactsCache
 from handover.publishing import HEADERS_FILE, SiteObject, host_warnings, last_verified_publish
 from handover.transfer import Remote
 from tests.conftest import REPO, Project
@@ -219,7 +220,7 @@ def test_an_interrupted_publish_keeps_the_old_site_and_a_rerun_converges(
     planned = re.search(r"would upload (\d+) of", rest.output)
     assert planned, rest.output
     full = publishing.plan(
-        publishing.site_objects(portal.site, publishing.FactsCache(portal.root / "x.json")),
+        publishing.site_objects(portal.site, FactsCache(portal.root / "x.json")),
         [],
         publishing.Manifest(portal.root, "s3://nowhere"),
     )
