@@ -149,11 +149,25 @@ def _json_bytes(entries: list[dict[str, Any]]) -> bytes:
     return (json.dumps({"files": entries}, ensure_ascii=False, indent=2) + "\n").encode()
 
 
+#: A cell starting with one of these is a formula to Excel and LibreOffice (OWASP's list).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _spreadsheet_safe(value: Any) -> Any:
+    """Titles come from case text: a spreadsheet must show them, never evaluate them, so a
+    text cell that would start a formula gets a leading apostrophe (shown as text)."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def _csv_bytes(entries: list[dict[str, Any]]) -> bytes:
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=MANIFEST_FIELDS, lineterminator="\r\n")
     writer.writeheader()
-    writer.writerows(entries)
+    writer.writerows(
+        {key: _spreadsheet_safe(value) for key, value in entry.items()} for entry in entries
+    )
     return buffer.getvalue().encode("utf-8-sig")  # the BOM makes Excel read UTF-8
 
 

@@ -23,7 +23,6 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-import jinja2
 from mkdocs.config import base
 from mkdocs.config import config_options as option
 from mkdocs.config.defaults import MkDocsConfig
@@ -68,7 +67,6 @@ ARTIFACTS_CACHE = Path(".handover") / "cache" / "artifacts"
 CERTIFICATES_CACHE = Path(".handover") / "cache" / "certificates"
 FACTS_CACHE = Path(".handover") / "cache" / "file-facts.json"
 SEALED_CACHE = Path(".handover") / "cache" / "sealed"
-JINJA_CACHE = Path(".handover") / "cache" / "jinja"
 
 
 class HandoverConfig(base.Config):
@@ -264,14 +262,6 @@ class HandoverPlugin(BasePlugin[HandoverConfig]):
                 template, language, mode=mode, firm=self.firm(config)
             )
         return self.shell_parts[key]
-
-    def on_env(self, env: Any, /, *, config: MkDocsConfig, files: Files) -> Any:
-        """Keep the theme's compiled templates between builds: compiling them is most of
-        MkDocs' start-up, which every rebuild pays."""
-        cache = self.project_dir(config) / JINJA_CACHE
-        cache.mkdir(parents=True, exist_ok=True)
-        env.bytecode_cache = jinja2.FileSystemBytecodeCache(str(cache))
-        return env
 
     def on_page_markdown(
         self, markdown: str, /, *, page: Page, config: MkDocsConfig, files: Files

@@ -222,7 +222,8 @@ class Renderer:
         )
         self.env.filters["markdown"] = lambda text: Markup(markdown_html(text or ""))
         self.env.filters["markdown_inline"] = lambda text: Markup(markdown_inline(text or ""))
-        self.env.filters["urlquote"] = lambda text: quote(str(text), safe="")
+        # Text for a URL (a mail subject): quoted from what it says, not from its HTML.
+        self.env.filters["urlquote"] = lambda text: quote(Markup(text).unescape(), safe="")
 
     def languages(self) -> set[str]:
         """English (the templates' own words) plus every language with a catalog."""

