@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
-from collections.abc import Collection
+import types
+import typing
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ValidationError
 
-from handover.deletions import Deletion, deleted_files, read_record
+from handover.deletions import RECORD_FILE, Deletion, deleted_files, read_record
 from handover.loading import SourceDocument
 from handover.model import AccessMode, Case, Document
 from handover.problems import FieldPath, Problem, format_field_path
@@ -77,7 +80,7 @@ def validate_case(
         _located(source, *found) for found in _check_files(source, purged)
     ]
     try:
-        case = Case.model_validate(source.data)
+        case = Case.model_validate(as_written(source.data, source.texts))
     except ValidationError as error:
         model_problems = [_problem_from_pydantic(source, item) for item in error.errors()]
         return None, model_problems + file_problems
@@ -96,6 +99,68 @@ def validate_case(
         *(_located(source, *found) for found in _check_dates(client_case)),
     ]
     return (None if problems else client_case), problems
+
+
+def as_written(data: Any, texts: Mapping[FieldPath, str]) -> Any:
+    """``data`` with every number or boolean that sits in a text, date, choice or amount
+    field replaced by its source text (``loading.SourceDocument.texts``): an account
+    number written ``0123`` is ``0123`` on the page, never ``123``; an amount written
+    ``1250.10`` is the decimal 1250.10, never a binary float. Which fields want text is
+    read from the model, so a new text field needs nothing here."""
+    if not texts:
+        return data
+    return _written(data, Case, (), texts)
+
+
+def _written(value: Any, annotation: Any, at: FieldPath, texts: Mapping[FieldPath, str]) -> Any:
+    if isinstance(value, dict):
+        model = _model_in(annotation)
+        if model is None:
+            return value
+        fields = model.model_fields
+        return {
+            key: _written(item, fields[key].annotation, (*at, key), texts)
+            if key in fields
+            else item
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        item_annotation = _list_item(annotation)
+        if item_annotation is None:
+            return value
+        return [_written(item, item_annotation, (*at, i), texts) for i, item in enumerate(value)]
+    if at in texts and _wants_text(annotation):
+        return texts[at]
+    return value
+
+
+def _alternatives(annotation: Any) -> list[Any]:
+    """The types an annotation allows, without ``None`` and ``Annotated`` wrappers."""
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        return _alternatives(typing.get_args(annotation)[0])
+    if origin is typing.Union or origin is types.UnionType:
+        return [
+            kind
+            for arg in typing.get_args(annotation)
+            if arg is not type(None)
+            for kind in _alternatives(arg)
+        ]
+    return [annotation]
+
+
+def _list_item(annotation: Any) -> Any:
+    for kind in _alternatives(annotation):
+        if typing.get_origin(kind) is list:
+            return typing.get_args(kind)[0]
+    return None
+
+
+def _wants_text(annotation: Any) -> bool:
+    return any(
+        kind in (str, Decimal, dt.date) or typing.get_origin(kind) is Literal
+        for kind in _alternatives(annotation)
+    )
 
 
 #: A problem found after parsing: the field path it is about and what is wrong.
@@ -143,21 +208,42 @@ def _check_dates(case: ClientCase) -> list[_Finding]:
 
 def _check_files(source: SourceDocument, purged: Collection[str]) -> list[_Finding]:
     """Checked on the raw data, so file problems show even when other fields are wrong.
-    A file that ``handover purge`` deleted (in ``purged``) may be missing."""
+    A file that ``handover purge`` deleted (in ``purged``) may be missing. Two documents
+    may not name one file (however spelt, or through a hard link): purge and the
+    inventory count each file once."""
     documents = source.data.get("documents")
     if not isinstance(documents, list):
         return []
     folder = source.path.parent
     found: list[_Finding] = []
+    named: dict[object, int] = {}
     for index, document in enumerate(documents):
         file = document.get("file") if isinstance(document, dict) else None
-        if isinstance(file, str) and file.strip():
-            if Path(file.strip()).as_posix() in purged and not (folder / file.strip()).exists():
-                continue
-            problem = _file_problem(folder, file.strip())
-            if problem:
-                found.append((("documents", index, "file"), problem))
+        if not isinstance(file, str) or not file.strip():
+            continue
+        at: FieldPath = ("documents", index, "file")
+        if Path(file.strip()).as_posix() in purged and not (folder / file.strip()).exists():
+            continue
+        problem = _file_problem(folder, file.strip())
+        if problem:
+            found.append((at, problem))
+            continue
+        identity = _identity(folder / file.strip())
+        first = named.setdefault(identity, index)
+        if first != index:
+            line = source.line_of(("documents", first, "file"))
+            found.append(
+                (
+                    at,
+                    f"names the same file as documents[{first}].file (line {line}); "
+                    "list each file once",
+                )
+            )
     return found
+
+
+#: Files of the case folder that belong to staff, never to the client.
+STAFF_FILES = ("case.yaml", RECORD_FILE)
 
 
 def _file_problem(folder: Path, file: str) -> str | None:
@@ -165,13 +251,32 @@ def _file_problem(folder: Path, file: str) -> str | None:
     if relative.is_absolute() or file.startswith(("/", "\\")) or ":" in relative.parts[0]:
         return "must be a path inside the case folder, not an absolute path"
     resolved = (folder / relative).resolve()
-    if not resolved.is_relative_to(folder.resolve()):
+    root = folder.resolve()
+    if not resolved.is_relative_to(root):
         return f"'{file}' leads outside the case folder"
+    hidden = [part for part in (*relative.parts, *resolved.relative_to(root).parts)]
+    if any(part.startswith(".") for part in hidden):
+        return (
+            f"'{file}' is a hidden file or lies in a hidden folder (a name starting with '.'); "
+            "those are never offered to a client"
+        )
     if not resolved.exists():
         return f"file '{file}' does not exist in {folder.name}/"
     if not resolved.is_file():
         return f"'{file}' is not a file"
+    for staff_file in STAFF_FILES:
+        own = root / staff_file
+        if resolved.parent == root and resolved.name.casefold() == staff_file:
+            return f"'{file}' is the case's own {staff_file}, for staff only; it is never offered"
+        if own.exists() and resolved.samefile(own):
+            return f"'{file}' is the case's own {staff_file} (linked), for staff only"
     return None
+
+
+def _identity(path: Path) -> object:
+    """The same value for two names of one file: its device and inode."""
+    status = path.stat()
+    return (status.st_dev, status.st_ino)
 
 
 def _problem_from_pydantic(source: SourceDocument, error: Any) -> Problem:
@@ -195,10 +300,23 @@ def _message(error: Any, path: FieldPath) -> str:
     if kind in {"list_type", "model_type", "dict_type", "model_attributes_type"}:
         shape = "list" if kind == "list_type" else "mapping"
         return f"must be a {shape} (got {_describe(error['input'])})"
-    if kind in {"bool_type", "bool_parsing"}:
+    if kind in {"bool_type", "bool_parsing"}:  # strict: yes, on, "true" are not booleans
         return f"must be true or false (got {_describe(error['input'])})"
+    if kind == "iso_date":
+        return f"{error['msg']} (got {_describe(error['input'])})"
     if kind == "string_too_short":
         return "must not be empty"
+    if kind == "string_too_long":
+        limit = context.get("max_length")
+        return f"is too long ({len(str(error['input'])):,} characters); at most {limit:,}"
+    if kind == "finite_number":
+        return f"must be a finite number (got {_describe(error['input'])})"
+    if kind in {"decimal_parsing", "decimal_type"}:
+        return f"must be a number such as 1250.50 (got {_describe(error['input'])})"
+    if kind == "decimal_max_places":
+        return f"must have at most {context.get('decimal_places')} decimal places"
+    if kind in {"decimal_max_digits", "decimal_whole_digits"}:
+        return f"has too many digits (got {_describe(error['input'])})"
     if kind == "string_pattern_mismatch":
         return _pattern_message(path)
     if kind in {"greater_than_equal", "less_than_equal"}:
