@@ -71,7 +71,17 @@ class _PureParser(
         yaml.composer.Composer.__init__(self)
 
 
-_Parser: type[Any] = getattr(yaml, "CParser", _PureParser)
+def _fastest_parser() -> type[Any]:
+    """libyaml's parser and composer when PyYAML was built with it, else PyYAML's own."""
+    try:
+        from yaml._yaml import CParser  # PyYAML exports it from yaml.cyaml, but not by name
+    except ImportError:
+        return _PureParser
+    parser: type[Any] = CParser
+    return parser
+
+
+_Parser: Any = _fastest_parser()
 
 
 class _Loader(_Parser, BaseConstructor, _CoreResolver):  # type: ignore[misc]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 #: A path into a case document, as pydantic reports it: ("services", 2, "status").
 FieldPath = tuple[str | int, ...]
@@ -21,14 +22,22 @@ def format_field_path(path: FieldPath) -> str:
     return text
 
 
+Severity = Literal["error", "warning"]
+
+
 @dataclass(frozen=True, order=True)
 class Problem:
-    """One thing wrong with the input, pointing at the file and line to fix."""
+    """One thing wrong with the input, pointing at the file and line to fix.
+
+    A ``warning`` does not stop a build (two clients with the same name may be right);
+    an ``error`` does. Either way it is a value: the edge decides how to show it (today
+    ``cases.load_cases`` logs warnings as MkDocs does, ``WARNING: file:line: …``)."""
 
     file: Path
     line: int | None
     field: str
     message: str
+    severity: Severity = "error"
 
     def __str__(self) -> str:
         where = f"{display_path(self.file)}:{self.line}" if self.line else display_path(self.file)

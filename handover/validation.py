@@ -6,6 +6,7 @@ Every problem carries the line of the node it is about.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import difflib
 import types
@@ -46,6 +47,8 @@ class ClientCase:
     access: AccessMode
     #: What ``handover purge`` already deleted from the folder (``deletion-record.yaml``).
     deletions: tuple[Deletion, ...] = ()
+    #: The line of ``client.name`` in ``case.yaml``, for problems found across cases.
+    name_line: int | None = None
 
     @property
     def source(self) -> Path:
@@ -91,7 +94,14 @@ def validate_case(
     )
     access = case.access or defaults.access
     client_case = ClientCase(
-        case_id, source.path.parent, case, language, deletion_date, access, tuple(deletions)
+        case_id,
+        source.path.parent,
+        case,
+        language,
+        deletion_date,
+        access,
+        tuple(deletions),
+        source.line_of(("client", "name")),
     )
     problems = [
         *file_problems,
@@ -215,6 +225,7 @@ def _check_files(source: SourceDocument, purged: Collection[str]) -> list[_Findi
     if not isinstance(documents, list):
         return []
     folder = source.path.parent
+    staff = _staff_files(folder)
     found: list[_Finding] = []
     named: dict[object, int] = {}
     for index, document in enumerate(documents):
@@ -229,6 +240,11 @@ def _check_files(source: SourceDocument, purged: Collection[str]) -> list[_Findi
             found.append((at, problem))
             continue
         identity = _identity(folder / file.strip())
+        if identity in staff:
+            found.append(
+                (at, f"'{file.strip()}' is the case's own {staff[identity]}, for staff only")
+            )
+            continue
         first = named.setdefault(identity, index)
         if first != index:
             line = source.line_of(("documents", first, "file"))
@@ -246,6 +262,16 @@ def _check_files(source: SourceDocument, purged: Collection[str]) -> list[_Findi
 STAFF_FILES = ("case.yaml", RECORD_FILE)
 
 
+def _staff_files(folder: Path) -> dict[object, str]:
+    """The identity of each staff file the folder has, so that no spelling, symlink or
+    hard link of it can be offered as a document."""
+    found = {}
+    for name in STAFF_FILES:
+        with contextlib.suppress(OSError):
+            found[_identity(folder / name)] = name
+    return found
+
+
 def _file_problem(folder: Path, file: str) -> str | None:
     relative = Path(file)
     if relative.is_absolute() or file.startswith(("/", "\\")) or ":" in relative.parts[0]:
@@ -254,8 +280,8 @@ def _file_problem(folder: Path, file: str) -> str | None:
     root = folder.resolve()
     if not resolved.is_relative_to(root):
         return f"'{file}' leads outside the case folder"
-    hidden = [part for part in (*relative.parts, *resolved.relative_to(root).parts)]
-    if any(part.startswith(".") for part in hidden):
+    parts = (*relative.parts, *resolved.relative_to(root).parts)
+    if any(part.startswith(".") and part not in {".", ".."} for part in parts):
         return (
             f"'{file}' is a hidden file or lies in a hidden folder (a name starting with '.'); "
             "those are never offered to a client"
@@ -264,12 +290,8 @@ def _file_problem(folder: Path, file: str) -> str | None:
         return f"file '{file}' does not exist in {folder.name}/"
     if not resolved.is_file():
         return f"'{file}' is not a file"
-    for staff_file in STAFF_FILES:
-        own = root / staff_file
-        if resolved.parent == root and resolved.name.casefold() == staff_file:
-            return f"'{file}' is the case's own {staff_file}, for staff only; it is never offered"
-        if own.exists() and resolved.samefile(own):
-            return f"'{file}' is the case's own {staff_file} (linked), for staff only"
+    if resolved.parent == root and resolved.name.casefold() in STAFF_FILES:
+        return f"'{file}' is the case's own {resolved.name.casefold()}, for staff only"
     return None
 
 
