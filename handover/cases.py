@@ -65,7 +65,7 @@ def load_cases(
                         folder / CASE_FILE,
                         _first_line(folder / CASE_FILE),
                         "",
-                        f"client id '{folder.name}' is also used by {earlier}",
+                        f"client id '{folder.name}' is also used by {display_path(earlier)}/",
                     )
                 )
             if folder in skip:

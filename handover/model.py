@@ -98,7 +98,7 @@ WebUrl = Annotated[
 ]
 Amount = Annotated[
     Decimal,
-    Field(ge=0, le=MAX_AMOUNT, allow_inf_nan=False, max_digits=16, decimal_places=4),
+    Field(ge=0, le=MAX_AMOUNT, allow_inf_nan=False, decimal_places=4),
 ]
 
 AccessMode = Literal["link", "passphrase", "link+passphrase"]

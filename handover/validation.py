@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import difflib
+import math
 import types
 import typing
 from collections.abc import Collection, Mapping
@@ -20,7 +21,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ValidationError
 
 from handover.deletions import RECORD_FILE, Deletion, deleted_files, read_record
-from handover.loading import SourceDocument
+from handover.loading import SourceDocument, core_value
 from handover.model import AccessMode, Case, Document
 from handover.problems import FieldPath, Problem, format_field_path
 
@@ -334,6 +335,9 @@ def _message(error: Any, path: FieldPath) -> str:
     if kind == "finite_number":
         return f"must be a finite number (got {_describe(error['input'])})"
     if kind in {"decimal_parsing", "decimal_type"}:
+        written = core_value(error["input"]) if isinstance(error["input"], str) else None
+        if isinstance(written, float) and not math.isfinite(written):  # .inf, .nan
+            return f"must be a finite number (got {_describe(error['input'])})"
         return f"must be a number such as 1250.50 (got {_describe(error['input'])})"
     if kind == "decimal_max_places":
         return f"must have at most {context.get('decimal_places')} decimal places"

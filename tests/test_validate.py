@@ -207,4 +207,7 @@ def test_duplicate_client_ids_across_case_folders(project: Project) -> None:
     (other / "case.yaml").write_text((project.cases / "acme" / "case.yaml").read_text())
     result = project.run("validate", "--cases", "cases", "--cases", "more-cases")
     assert result.exit_code == 1
-    assert "more-cases/acme/case.yaml: client id 'acme' is also used by" in result.output
+    assert result.output.splitlines() == [
+        "more-cases/acme/case.yaml:1: client id 'acme' is also used by cases/acme/",
+        "1 problem found.",
+    ]
