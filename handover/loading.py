@@ -195,10 +195,23 @@ def parse_yaml_text(text: str, path: Path) -> tuple[SourceDocument | None, list[
         mark = error.problem_mark or error.context_mark
         line = mark.line + 1 if mark else None
         return None, [Problem(path, line, "", f"YAML syntax: {_syntax_message(error, text)}")]
+    except yaml.reader.ReaderError as error:
+        # A character YAML does not allow anywhere (a control character pasted with text).
+        line = text[: error.position].count("\n") + 1
+        return None, [Problem(path, line, "", f"YAML syntax: {_reader_message(error)}")]
     except yaml.YAMLError as error:
-        return None, [Problem(path, None, "", f"YAML syntax: {error}")]
+        return None, [Problem(path, 1, "", f"YAML syntax: {error}")]
     finally:
         loader.dispose()
+
+
+def _reader_message(error: yaml.reader.ReaderError) -> str:
+    character = error.character
+    code = character if isinstance(character, int) else ord(character or "\0")
+    return (
+        f"the invisible control character U+{code:04X} is not allowed in YAML; delete it "
+        "(it often comes with text pasted from another program)"
+    )
 
 
 def _syntax_message(error: yaml.MarkedYAMLError, text: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,9 +42,19 @@ class Problem:
 
     def __str__(self) -> str:
         where = f"{display_path(self.file)}:{self.line}" if self.line else display_path(self.file)
-        return (
-            f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
-        )
+        field, message = visible(self.field), visible(self.message)
+        return f"{where}: {field}: {message}" if field else f"{where}: {message}"
+
+
+#: Characters that would break a problem's one line or reorder it on a terminal: control
+#: characters (new lines, carriage returns, escapes) and bidirectional overrides.
+_INVISIBLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def visible(text: str) -> str:
+    """``text`` with every such character written as an escape (``\\r``, ``\\u202e``), so
+    a value quoted in a message can neither split the line nor disguise it."""
+    return _INVISIBLE.sub(lambda match: repr(match.group())[1:-1], text)
 
 
 def display_path(path: Path) -> str:
