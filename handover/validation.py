@@ -234,13 +234,17 @@ def _check_files(source: SourceDocument, purged: Collection[str]) -> list[_Findi
         if not isinstance(file, str) or not file.strip():
             continue
         at: FieldPath = ("documents", index, "file")
-        if Path(file.strip()).as_posix() in purged and not (folder / file.strip()).exists():
-            continue
-        problem = _file_problem(folder, file.strip())
+        try:
+            if Path(file.strip()).as_posix() in purged and not (folder / file.strip()).exists():
+                continue
+            problem = _file_problem(folder, file.strip())
+            identity = None if problem else _identity(folder / file.strip())
+        except (OSError, ValueError) as error:  # a name too long, a NUL byte in it
+            reason = error.strerror if isinstance(error, OSError) else str(error)
+            problem = f"'{file.strip()}' cannot be used as a file name: {reason}"
         if problem:
             found.append((at, problem))
             continue
-        identity = _identity(folder / file.strip())
         if identity in staff:
             found.append(
                 (at, f"'{file.strip()}' is the case's own {staff[identity]}, for staff only")
