@@ -117,32 +117,39 @@ def as_written(data: Any, texts: Mapping[FieldPath, str]) -> Any:
     field replaced by its source text (``loading.SourceDocument.texts``): an account
     number written ``0123`` is ``0123`` on the page, never ``123``; an amount written
     ``1250.10`` is the decimal 1250.10, never a binary float. Which fields want text is
-    read from the model, so a new text field needs nothing here."""
-    if not texts:
-        return data
-    return _written(data, Case, (), texts)
+    read from the model, so a new text field needs nothing here. ``data`` itself is left
+    as it was (the secret scanner reads it too)."""
+    for path, text in texts.items():
+        if _wants_text(_annotation_at(path)):
+            data = _replaced(data, path, text)
+    return data
 
 
-def _written(value: Any, annotation: Any, at: FieldPath, texts: Mapping[FieldPath, str]) -> Any:
-    if isinstance(value, dict):
-        model = _model_in(annotation)
-        if model is None:
-            return value
-        fields = model.model_fields
-        return {
-            key: _written(item, fields[key].annotation, (*at, key), texts)
-            if key in fields
-            else item
-            for key, item in value.items()
-        }
-    if isinstance(value, list):
-        item_annotation = _list_item(annotation)
-        if item_annotation is None:
-            return value
-        return [_written(item, item_annotation, (*at, i), texts) for i, item in enumerate(value)]
-    if at in texts and _wants_text(annotation):
-        return texts[at]
-    return value
+def _annotation_at(path: FieldPath) -> Any:
+    """The model's annotation of the field at ``path``; None where the model has none."""
+    annotation: Any = Case
+    for part in path:
+        if isinstance(part, int):
+            annotation = _list_item(annotation)
+        else:
+            model = _model_in(annotation)
+            field = model.model_fields.get(part) if model else None
+            annotation = field.annotation if field else None
+        if annotation is None:
+            return None
+    return annotation
+
+
+def _replaced(data: Any, path: FieldPath, value: str) -> Any:
+    """A copy of ``data`` with ``value`` at ``path`` (only the containers on the path)."""
+    if not path:
+        return value
+    head, rest = path[0], path[1:]
+    if isinstance(data, dict) and head in data:
+        return {**data, head: _replaced(data[head], rest, value)}
+    if isinstance(data, list) and isinstance(head, int) and 0 <= head < len(data):
+        return [*data[:head], _replaced(data[head], rest, value), *data[head + 1 :]]
+    return data
 
 
 def _alternatives(annotation: Any) -> list[Any]:
@@ -168,6 +175,8 @@ def _list_item(annotation: Any) -> Any:
 
 
 def _wants_text(annotation: Any) -> bool:
+    if annotation is None:
+        return False
     return any(
         kind in (str, Decimal, dt.date) or typing.get_origin(kind) is Literal
         for kind in _alternatives(annotation)
