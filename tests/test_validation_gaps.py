@@ -5,6 +5,7 @@ that overflow, tabs, problems without a line, clients entered twice, huge docume
 from __future__ import annotations
 
 import io
+import json
 import os
 import zipfile
 from pathlib import Path
@@ -151,6 +152,13 @@ def test_amounts_are_exact_decimals_in_status_json(project: Project) -> None:
     result = project.run("status", "--today", "2026-12-01")
     assert result.exit_code == 0, result.output
     assert "2: 0.30 EUR" in result.output
+    result = project.run("status", "--today", "2026-12-01", "--json")
+    (row,) = json.loads(result.output, parse_constant=_no_constants)
+    assert [invoice["amount"] for invoice in row["open_invoices"]] == [0.1, 0.2]
+
+
+def _no_constants(name: str) -> None:
+    raise AssertionError(f"{name} is not JSON")
 
 
 # -- dates ------------------------------------------------------------------------------
@@ -313,7 +321,7 @@ def test_a_document_past_the_zip_limit_goes_into_a_zip64_archive(
 
 @pytest.mark.skipif(
     os.environ.get("HANDOVER_HUGE_FILE_TESTS") != "1",
-    reason="writes a 4 GiB ZIP (30-45 s on a 2-core machine); set HANDOVER_HUGE_FILE_TESTS=1 to run",
+    reason="writes a 4 GiB ZIP (30-45 s on 2 cores); set HANDOVER_HUGE_FILE_TESTS=1 to run",
 )
 def test_a_sparse_document_over_4_gib_is_archived(tmp_path: Path) -> None:
     from types import SimpleNamespace
