@@ -16,6 +16,7 @@ import datetime as dt
 import hashlib
 import io
 import json
+import os
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -133,9 +134,13 @@ def _archive(view: PageView, path: Path, manifests: dict[str, bytes]) -> Path:
                 stored = item.download.source.suffix.lower() in STORED_SUFFIXES
                 info.compress_type = zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED
                 info.external_attr = 0o644 << 16
-                with item.download.source.open("rb") as source, archive.open(info, "w") as target:
-                    while chunk := source.read(1 << 20):
-                        target.write(chunk)
+                with item.download.source.open("rb") as source:
+                    # The size up front lets zipfile write a ZIP64 entry for a file near or
+                    # over 4 GiB (smaller ones stay plain ZIP, byte for byte as before).
+                    info.file_size = os.fstat(source.fileno()).st_size
+                    with archive.open(info, "w") as target:
+                        while chunk := source.read(1 << 20):
+                            target.write(chunk)
         for name in ("manifest.json", "manifest.csv"):
             info = zipfile.ZipInfo(name, ZIP_TIME)
             info.compress_type = zipfile.ZIP_DEFLATED

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import logging
 import re
+import unicodedata
 from collections.abc import Collection, Iterable
 from pathlib import Path
 from typing import Protocol
 
 from handover.loading import read_yaml
 from handover.model import CLIENT_ID_PATTERN
-from handover.problems import Problem, ProblemsFound
+from handover.problems import Problem, ProblemsFound, display_path
 from handover.scanning import find_secrets
 from handover.validation import ClientCase, FirmDefaults, validate_case
 
 CASE_FILE = "case.yaml"
+
+log = logging.getLogger("mkdocs.plugins.handover")
 
 
 def case_folders(cases_dir: Path) -> list[Path]:
@@ -59,9 +63,9 @@ def load_cases(
                 problems.append(
                     Problem(
                         folder / CASE_FILE,
-                        None,
+                        _first_line(folder / CASE_FILE),
                         "",
-                        f"client id '{folder.name}' is also used by {earlier}",
+                        f"client id '{folder.name}' is also used by {display_path(earlier)}/",
                     )
                 )
             if folder in skip:
@@ -76,7 +80,33 @@ def load_cases(
                 cases.append(case)
     if problems:
         raise ProblemsFound(problems)
+    for warning in same_names(cases):
+        log.warning("%s", warning)
     return cases
+
+
+def same_names(cases: Iterable[ClientCase]) -> list[Problem]:
+    """A warning for each case whose client name another case already has (ignoring case,
+    accents' composition and surrounding spaces): often a client entered twice, whose two
+    pages would both be sent; sometimes two clients who share a name, hence no error."""
+    first: dict[str, ClientCase] = {}
+    found: list[Problem] = []
+    for case in sorted(cases, key=lambda c: c.id):
+        name = unicodedata.normalize("NFC", " ".join(case.case.client.name.split())).casefold()
+        earlier = first.setdefault(name, case)
+        if earlier is not case:
+            found.append(
+                Problem(
+                    case.source,
+                    case.name_line,
+                    "client.name",
+                    f"'{case.case.client.name}' is also the client name of case "
+                    f"'{earlier.id}' ({display_path(earlier.source)}); "
+                    "check that it is not the same client twice",
+                    severity="warning",
+                )
+            )
+    return found
 
 
 def load_case(folder: Path, defaults: FirmDefaults) -> tuple[ClientCase | None, list[Problem]]:
@@ -85,7 +115,7 @@ def load_case(folder: Path, defaults: FirmDefaults) -> tuple[ClientCase | None, 
         return None, [
             Problem(
                 path,
-                None,
+                _first_line(path),
                 "",
                 f"folder name '{folder.name}' is not a client id: "
                 "use lowercase letters, digits and single hyphens",
@@ -99,3 +129,8 @@ def load_case(folder: Path, defaults: FirmDefaults) -> tuple[ClientCase | None, 
     problems += find_secrets(source)
     case, found = validate_case(folder.name, source, defaults)
     return (None if problems else case), problems + found
+
+
+def _first_line(path: Path) -> int | None:
+    """Line 1 for a problem with the file as a whole, when there is a file to open."""
+    return 1 if path.is_file() else None

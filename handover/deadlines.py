@@ -15,6 +15,7 @@ import datetime as dt
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, Literal
 
 from rich.table import Table
@@ -64,7 +65,7 @@ class Deadline:
         return (self.date, self.client_id, _KIND_ORDER[self.kind], self.what)
 
 
-def format_amount(amount: float, currency: str) -> str:
+def format_amount(amount: Decimal, currency: str) -> str:
     """``1,250.50 EUR``: the way staff read amounts in a list."""
     return f"{amount:,.2f} {currency}"
 
@@ -141,11 +142,11 @@ class ClientStatus:
         next_date = self.next_deadline.date if self.next_deadline else dt.date.max
         return (not self.overdue, next_date, self.case.id)
 
-    def open_totals(self) -> dict[str, float]:
+    def open_totals(self) -> dict[str, Decimal]:
         """Open amounts per currency: amounts in different currencies never add up."""
-        totals: dict[str, float] = {}
+        totals: dict[str, Decimal] = {}
         for invoice in self.open_invoices:
-            totals[invoice.currency] = totals.get(invoice.currency, 0.0) + invoice.amount
+            totals[invoice.currency] = totals.get(invoice.currency, Decimal(0)) + invoice.amount
         return dict(sorted(totals.items()))
 
     def as_json(self) -> dict[str, Any]:
@@ -168,7 +169,7 @@ class ClientStatus:
             "open_invoices": [
                 {
                     "number": invoice.number,
-                    "amount": invoice.amount,
+                    "amount": float(invoice.amount),  # bounded: exact to the cent
                     "currency": invoice.currency,
                     "due": invoice.due.isoformat(),
                 }
@@ -248,11 +249,22 @@ class DueList:
 def due_within(cases: Iterable[ClientCase], today: dt.date, days: int) -> DueList:
     """Items from today to today + ``days`` (inclusive), plus everything already overdue."""
     deadlines = [d for case in cases for d in case_deadlines(case)]
-    last_day = today + dt.timedelta(days=days)
+    last_day = _days_after(today, days)
     return DueList(today, days, upcoming(deadlines, today, last_day), overdue(deadlines, today))
 
 
-_PERIOD = re.compile(r"(\d+)\s*([dw]?)")
+def _days_after(today: dt.date, days: int) -> dt.date:
+    """``today`` + ``days``, or the last day Python knows when that lies beyond it
+    (``--today 9999-12-31``): no case date lies anywhere near, so nothing is missed."""
+    try:
+        return today + dt.timedelta(days=days)
+    except OverflowError:
+        return dt.date.max
+
+
+_PERIOD = re.compile(r"([0-9]{1,9})\s*([dw]?)")
+#: The longest period ``--within`` takes: 100 years, longer than any case can date ahead.
+MAX_PERIOD_DAYS = 36_500
 
 
 def parse_period(text: str) -> int:
@@ -261,7 +273,10 @@ def parse_period(text: str) -> int:
     if not match:
         raise ValueError(f"'{text}' is not a period; write days as 7d or 7, weeks as 2w")
     number, unit = int(match.group(1)), match.group(2)
-    return number * 7 if unit == "w" else number
+    days = number * 7 if unit == "w" else number
+    if days > MAX_PERIOD_DAYS:
+        raise ValueError(f"'{text}' is longer than {MAX_PERIOD_DAYS:,} days (100 years)")
+    return days
 
 
 # -- presentation -------------------------------------------------------------------

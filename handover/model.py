@@ -7,7 +7,10 @@ these classes. Field descriptions are written for the staff who edit cases.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import re
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -15,6 +18,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    StrictBool,
     StringConstraints,
     model_validator,
 )
@@ -22,28 +26,80 @@ from pydantic_core import PydanticCustomError
 
 CLIENT_ID_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 
+#: Dates a case can hold. Wider than any real handover, narrow enough that no date
+#: arithmetic (deletion = service end + retention days, a year of reminders) overflows.
+FIRST_DAY = dt.date(1970, 1, 1)
+LAST_DAY = dt.date(2199, 12, 31)
+
+#: Length limits of free text, in characters: tight for what reads as a title or a name,
+#: generous for what reads as a letter. A pasted blob is refused with file and line
+#: instead of stalling every build (Markdown rendering is not linear in the input).
+NAME_CHARS = 200
+LINE_CHARS = 500
+SENTENCE_CHARS = 2_000
+STEP_CHARS = 4_000
+MESSAGE_CHARS = 10_000
+NOTES_CHARS = 50_000
+
+#: The largest amount an invoice can state; also what keeps formatting exact and cheap.
+MAX_AMOUNT = Decimal("999999999999.99")
+
+
+_ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
 
 def _iso_date(value: Any) -> dt.date:
-    """Accept a YAML date or an ISO ``YYYY-MM-DD`` string; nothing looser (no timestamps)."""
+    """An ISO ``YYYY-MM-DD`` date between ``FIRST_DAY`` and ``LAST_DAY``; nothing looser
+    (no timestamps, no 1. 2. 2026). YAML's own dates are accepted from Python callers."""
     if isinstance(value, dt.datetime):
         raise PydanticCustomError("iso_date", "must be a date written YYYY-MM-DD, without a time")
-    if isinstance(value, dt.date):
-        return value
-    if isinstance(value, str) and len(value) == 10:
-        try:
-            return dt.date.fromisoformat(value)
-        except ValueError:
-            pass
-    raise PydanticCustomError("iso_date", "must be a real date written YYYY-MM-DD")
+    if isinstance(value, str) and _ISO_DAY.fullmatch(value):
+        with contextlib.suppress(ValueError):  # 2026-02-30: not a real day
+            value = dt.date.fromisoformat(value)
+    if not isinstance(value, dt.date):
+        raise PydanticCustomError(
+            "iso_date", "must be a real date written YYYY-MM-DD, e.g. 2026-12-31"
+        )
+    if not FIRST_DAY <= value <= LAST_DAY:
+        raise PydanticCustomError(
+            "date_range",
+            "{day} is out of range: dates must lie between {first} and {last}",
+            {
+                "day": value.isoformat(),
+                "first": FIRST_DAY.isoformat(),
+                "last": LAST_DAY.isoformat(),
+            },
+        )
+    return value
 
 
 IsoDate = Annotated[dt.date, BeforeValidator(_iso_date)]
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
-Markdown = Annotated[str, StringConstraints(min_length=1)]
-Email = Annotated[
-    str, StringConstraints(strip_whitespace=True, pattern=r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
+#: A name or title: one line.
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=NAME_CHARS)]
+#: A short line of text: a period, a price, a phone number, a file path.
+Line = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=LINE_CHARS)]
+#: A sentence or two.
+Text = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=SENTENCE_CHARS)
 ]
-WebUrl = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^https?://[^\s<>\"]+$")]
+#: Markdown of one account step or offer.
+Markdown = Annotated[str, StringConstraints(min_length=1, max_length=STEP_CHARS)]
+#: Markdown of a letter: the personal message.
+Letter = Annotated[str, StringConstraints(min_length=1, max_length=MESSAGE_CHARS)]
+Email = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, max_length=254, pattern=r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$"
+    ),
+]
+WebUrl = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, max_length=2_000, pattern=r"^https?://[^\s<>\"]+$"),
+]
+Amount = Annotated[
+    Decimal,
+    Field(ge=0, le=MAX_AMOUNT, allow_inf_nan=False, decimal_places=4),
+]
 
 AccessMode = Literal["link", "passphrase", "link+passphrase"]
 ServiceStatus = Literal["ended", "transferred", "continues"]
@@ -57,14 +113,14 @@ class CaseModel(BaseModel):
 
 
 class Client(CaseModel):
-    name: Text = Field(description="The client's name as it appears on the page.")
-    contact: Text | None = Field(None, description="The person the page addresses.")
+    name: Name = Field(description="The client's name as it appears on the page.")
+    contact: Name | None = Field(None, description="The person the page addresses.")
     email: Email | None = Field(None, description="The contact's e-mail address.")
 
 
 class Service(CaseModel):
-    name: Text = Field(description="What the service was, in a few words.")
-    period: Text | None = Field(None, description="When it ran, free text (2019-01 – 2026-12).")
+    name: Name = Field(description="What the service was, in a few words.")
+    period: Line | None = Field(None, description="When it ran, free text (2019-01 – 2026-12).")
     summary: Text | None = Field(None, description="One sentence on what it covered.")
     outcome: Text | None = Field(None, description="What it achieved for the client.")
     status: ServiceStatus = Field(
@@ -76,14 +132,14 @@ class Service(CaseModel):
 
 
 class Document(CaseModel):
-    title: Text = Field(description="What the client sees in the documents list.")
-    file: Text | None = Field(
+    title: Name = Field(description="What the client sees in the documents list.")
+    file: Line | None = Field(
         None, description="Path of the file, relative to the case folder. Give `file` or `url`."
     )
     url: WebUrl | None = Field(
         None, description="Link to a file kept elsewhere, instead of `file`."
     )
-    category: Text | None = Field(None, description="Heading the document is grouped under.")
+    category: Name | None = Field(None, description="Heading the document is grouped under.")
     available_until: IsoDate | None = Field(
         None, description="Last day it can be downloaded; default: the deletion date."
     )
@@ -113,12 +169,12 @@ class Document(CaseModel):
 
 
 class Account(CaseModel):
-    system: Text = Field(description="The system, portal or login concerned.")
+    system: Name = Field(description="The system, portal or login concerned.")
     action: AccountAction = Field(
         description="revoke-our-access, transfer-to-you, closed or stays-with-you."
     )
     by: IsoDate | None = Field(None, description="Deadline for the steps.")
-    done: bool = Field(
+    done: StrictBool = Field(
         False,
         description="true once the handover of this account is complete: the page shows it "
         "done, and its deadline no longer counts as due or overdue.",
@@ -129,18 +185,20 @@ class Account(CaseModel):
 
 
 class Contact(CaseModel):
-    name: Text = Field(description="Who to ask until the end of service.")
-    role: Text | None = Field(None, description="Their role at the firm.")
+    name: Name = Field(description="Who to ask until the end of service.")
+    role: Name | None = Field(None, description="Their role at the firm.")
     email: Email | None = Field(None, description="Their e-mail address.")
-    phone: Text | None = Field(None, description="Their phone number.")
+    phone: Line | None = Field(None, description="Their phone number.")
 
 
 Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
 
 
 class Invoice(CaseModel):
-    number: Text = Field(description="Invoice number as printed on it.")
-    amount: Annotated[float, Field(ge=0)] = Field(description="Amount, e.g. 1250.50.")
+    number: Name = Field(description="Invoice number as printed on it.")
+    amount: Amount = Field(
+        description="Amount, e.g. 1250.50: at least 0, at most 999999999999.99, up to 4 decimals."
+    )
     currency: Currency = Field(description="ISO 4217 code, e.g. EUR, CZK.")
     due: IsoDate = Field(description="Due date.")
     status: Literal["open", "paid"] = Field(description="open or paid; open ones are highlighted.")
@@ -149,14 +207,14 @@ class Invoice(CaseModel):
 
 class Support(CaseModel):
     what: Markdown = Field(description="The paid support offered after the end, Markdown.")
-    price: Text = Field(description="Its price, as it should read, e.g. 90 EUR per hour.")
+    price: Line = Field(description="Its price, as it should read, e.g. 90 EUR per hour.")
     until: IsoDate | None = Field(None, description="Last day the offer stands.")
     email: Email | None = Field(None, description="Where to ask for it; default: the firm.")
 
 
 class Successor(CaseModel):
-    name: Text = Field(description="The new provider.")
-    contact: Text | None = Field(None, description="The person there.")
+    name: Name = Field(description="The new provider.")
+    contact: Name | None = Field(None, description="The person there.")
     email: Email | None = Field(None, description="Their e-mail address.")
     received: list[Text] = Field(
         default_factory=list, description="What was handed over to them, one item per line."
@@ -176,7 +234,7 @@ class Feedback(CaseModel):
 
 class Acknowledged(CaseModel):
     date: IsoDate = Field(description="When the client confirmed receipt.")
-    name: Text = Field(description="Who confirmed it.")
+    name: Name = Field(description="Who confirmed it.")
 
 
 class Internal(BaseModel):
@@ -184,17 +242,21 @@ class Internal(BaseModel):
 
     model_config = ConfigDict(extra="allow", frozen=True, coerce_numbers_to_str=True)
 
-    reason: Text | None = Field(None, description="Why the client left (for staff reports).")
-    segment: Text | None = Field(None, description="Client segment (for staff reports).")
-    revenue: float | None = Field(None, description="Yearly revenue lost (for staff reports).")
-    notes: str | None = Field(None, description="Anything else staff want to remember.")
+    reason: Name | None = Field(None, description="Why the client left (for staff reports).")
+    segment: Name | None = Field(None, description="Client segment (for staff reports).")
+    revenue: Annotated[float, Field(ge=0, le=float(MAX_AMOUNT), allow_inf_nan=False)] | None = (
+        Field(None, description="Yearly revenue lost (for staff reports).")
+    )
+    notes: Annotated[str, StringConstraints(max_length=NOTES_CHARS)] | None = Field(
+        None, description="Anything else staff want to remember."
+    )
 
 
 class Case(CaseModel):
     """One departing client: ``cases/<client-id>/case.yaml``."""
 
     client: Client = Field(description="Who is leaving.")
-    language: Text | None = Field(
+    language: Name | None = Field(
         None, description="Language of the page (BCP-47, e.g. cs); default from mkdocs.yml."
     )
     service_end: IsoDate = Field(description="Last day of service.")
@@ -212,10 +274,10 @@ class Case(CaseModel):
     key_version: Annotated[int, Field(ge=1)] = Field(
         1, description="Raise by one to replace this client's link, key and passphrase."
     )
-    legal_hold: bool = Field(
+    legal_hold: StrictBool = Field(
         False, description="true stops every deletion (litigation, audit); the page says so."
     )
-    message: Markdown | None = Field(None, description="Personal thank-you note, Markdown.")
+    message: Letter | None = Field(None, description="Personal thank-you note, Markdown.")
     achievements: list[Text] = Field(
         default_factory=list, description="Short list of results achieved together."
     )

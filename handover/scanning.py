@@ -23,7 +23,7 @@ import math
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -174,9 +174,9 @@ class Written:
 
 def find_secrets(source: SourceDocument) -> list[Problem]:
     """Every credential-like value in a parsed case, as problems at its field and line."""
-    allowed = reviewed_values(source.data)
+    allowed = reviewed_values(source.data, source.texts)
     problems: list[Problem] = []
-    for written in _written_texts(source.data, ()):
+    for written in _written_texts(source.data, (), source.texts):
         text = unicodedata.normalize("NFC", written.text)
         for suspect in suspects_in(text, written.key_label):
             if _is_reviewed(text, suspect, allowed):
@@ -196,12 +196,17 @@ def find_secrets(source: SourceDocument) -> list[Problem]:
     return problems
 
 
-def reviewed_values(data: Any) -> list[str]:
-    """The case's ``not_secrets:`` values; a malformed list is the model's to report."""
+def reviewed_values(data: Any, texts: Mapping[FieldPath, str] | None = None) -> list[str]:
+    """The case's ``not_secrets:`` values, as written; a malformed list is the model's to
+    report."""
     listed = data.get(WHITELIST_FIELD) if isinstance(data, dict) else None
     if not isinstance(listed, list):
         return []
-    values = (_scalar_text(item) for item in listed)
+    texts = texts or {}
+    values = (
+        texts.get((WHITELIST_FIELD, index)) or _scalar_text(item)
+        for index, item in enumerate(listed)
+    )
     return [unicodedata.normalize("NFC", value).strip() for value in values if value]
 
 
@@ -227,12 +232,16 @@ def suspects_in(text: str, key_label: str | None = None) -> list[Suspect]:
     return found
 
 
-def _written_texts(data: Any, at: FieldPath) -> Iterator[Written]:
+def _written_texts(
+    data: Any, at: FieldPath, texts: Mapping[FieldPath, str] | None = None
+) -> Iterator[Written]:
     """Every key and string of the case with its field path.
 
     A value under a password-like key is yielded even when YAML read it as a number
-    (``PIN: 4831``). The ``not_secrets`` list itself is skipped: it holds reviewed values.
+    (``PIN: 4831``), as written (``PIN: 0042``, not 42; ``texts`` holds the source text of
+    such scalars). The ``not_secrets`` list itself is skipped: it holds reviewed values.
     """
+    texts = texts or {}
     if isinstance(data, dict):
         for key, value in data.items():
             child = (*at, key)
@@ -240,14 +249,14 @@ def _written_texts(data: Any, at: FieldPath) -> Iterator[Written]:
                 continue
             yield Written(child, str(key), is_key=True)
             key_label = _password_key_label(str(key))
-            scalar = _scalar_text(value)
+            scalar = texts.get(child) or _scalar_text(value)
             if key_label is not None and scalar is not None:
                 yield Written(child, scalar, key_label=key_label)
             else:
-                yield from _written_texts(value, child)
+                yield from _written_texts(value, child, texts)
     elif isinstance(data, list):
         for index, item in enumerate(data):
-            yield from _written_texts(item, (*at, index))
+            yield from _written_texts(item, (*at, index), texts)
     elif isinstance(data, str):
         yield Written(at, data)
 

@@ -6,17 +6,22 @@ Every problem carries the line of the node it is about.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import difflib
-from collections.abc import Collection
+import math
+import types
+import typing
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ValidationError
 
-from handover.deletions import Deletion, PurgeRun, deleted_files, read_deletion_record
-from handover.loading import SourceDocument
+from handover.deletions import RECORD_FILE, Deletion, PurgeRun, deleted_files, read_deletion_record
+from handover.loading import SourceDocument, core_value
 from handover.model import AccessMode, Case, Document
 from handover.problems import FieldPath, Problem, format_field_path
 
@@ -45,6 +50,8 @@ class ClientCase:
     deletions: tuple[Deletion, ...] = ()
     #: Each run of ``handover purge`` on this case: where it removed copies, and when.
     purges: tuple[PurgeRun, ...] = ()
+    #: The line of ``client.name`` in ``case.yaml``, for problems found across cases.
+    name_line: int | None = None
 
     @property
     def source(self) -> Path:
@@ -85,7 +92,7 @@ def validate_case(
         _located(source, *found) for found in _check_files(source, purged)
     ]
     try:
-        case = Case.model_validate(source.data)
+        case = Case.model_validate(as_written(source.data, source.texts))
     except ValidationError as error:
         model_problems = [_problem_from_pydantic(source, item) for item in error.errors()]
         return None, model_problems + file_problems
@@ -104,6 +111,7 @@ def validate_case(
         access,
         tuple(deletions),
         record.purges,
+        source.line_of(("client", "name")),
     )
     problems = [
         *file_problems,
@@ -111,6 +119,77 @@ def validate_case(
         *(_located(source, *found) for found in _check_dates(client_case)),
     ]
     return (None if problems else client_case), problems
+
+
+def as_written(data: Any, texts: Mapping[FieldPath, str]) -> Any:
+    """``data`` with every number or boolean that sits in a text, date, choice or amount
+    field replaced by its source text (``loading.SourceDocument.texts``): an account
+    number written ``0123`` is ``0123`` on the page, never ``123``; an amount written
+    ``1250.10`` is the decimal 1250.10, never a binary float. Which fields want text is
+    read from the model, so a new text field needs nothing here. ``data`` itself is left
+    as it was (the secret scanner reads it too)."""
+    for path, text in texts.items():
+        if _wants_text(_annotation_at(path)):
+            data = _replaced(data, path, text)
+    return data
+
+
+def _annotation_at(path: FieldPath) -> Any:
+    """The model's annotation of the field at ``path``; None where the model has none."""
+    annotation: Any = Case
+    for part in path:
+        if isinstance(part, int):
+            annotation = _list_item(annotation)
+        else:
+            model = _model_in(annotation)
+            field = model.model_fields.get(part) if model else None
+            annotation = field.annotation if field else None
+        if annotation is None:
+            return None
+    return annotation
+
+
+def _replaced(data: Any, path: FieldPath, value: str) -> Any:
+    """A copy of ``data`` with ``value`` at ``path`` (only the containers on the path)."""
+    if not path:
+        return value
+    head, rest = path[0], path[1:]
+    if isinstance(data, dict) and head in data:
+        return {**data, head: _replaced(data[head], rest, value)}
+    if isinstance(data, list) and isinstance(head, int) and 0 <= head < len(data):
+        return [*data[:head], _replaced(data[head], rest, value), *data[head + 1 :]]
+    return data
+
+
+def _alternatives(annotation: Any) -> list[Any]:
+    """The types an annotation allows, without ``None`` and ``Annotated`` wrappers."""
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        return _alternatives(typing.get_args(annotation)[0])
+    if origin is typing.Union or origin is types.UnionType:
+        return [
+            kind
+            for arg in typing.get_args(annotation)
+            if arg is not type(None)
+            for kind in _alternatives(arg)
+        ]
+    return [annotation]
+
+
+def _list_item(annotation: Any) -> Any:
+    for kind in _alternatives(annotation):
+        if typing.get_origin(kind) is list:
+            return typing.get_args(kind)[0]
+    return None
+
+
+def _wants_text(annotation: Any) -> bool:
+    if annotation is None:
+        return False
+    return any(
+        kind in (str, Decimal, dt.date) or typing.get_origin(kind) is Literal
+        for kind in _alternatives(annotation)
+    )
 
 
 #: A problem found after parsing: the field path it is about and what is wrong.
@@ -158,22 +237,63 @@ def _check_dates(case: ClientCase) -> list[_Finding]:
 
 def _check_files(source: SourceDocument, purged: Collection[str]) -> list[_Finding]:
     """Checked on the raw data, so file problems show even when other fields are wrong.
-    A file that ``handover purge`` deleted (in ``purged``) may be missing."""
+    A file that ``handover purge`` deleted (in ``purged``) may be missing. Two documents
+    may not name one file (however spelt, or through a hard link): purge and the
+    inventory count each file once."""
     documents = source.data.get("documents")
     if not isinstance(documents, list):
         return []
     folder = source.path.parent
+    staff = _staff_files(folder)
     found: list[_Finding] = []
+    named: dict[object, int] = {}
     for index, document in enumerate(documents):
         file = document.get("file") if isinstance(document, dict) else None
-        if isinstance(file, str) and file.strip():
+        if not isinstance(file, str) or not file.strip():
+            continue
+        at: FieldPath = ("documents", index, "file")
+        try:
             if Path(file.strip()).as_posix() in purged and not (folder / file.strip()).exists():
                 continue
             if isinstance(document.get("sha256"), str) and not (folder / file.strip()).exists():
                 continue  # pinned: fetched from the document store by its hash at build time
             problem = _file_problem(folder, file.strip())
-            if problem:
-                found.append((("documents", index, "file"), problem))
+            identity = None if problem else _identity(folder / file.strip())
+        except (OSError, ValueError) as error:  # a name too long, a NUL byte in it
+            reason = error.strerror if isinstance(error, OSError) else str(error)
+            problem = f"'{file.strip()}' cannot be used as a file name: {reason}"
+        if problem:
+            found.append((at, problem))
+            continue
+        if identity in staff:
+            found.append(
+                (at, f"'{file.strip()}' is the case's own {staff[identity]}, for staff only")
+            )
+            continue
+        first = named.setdefault(identity, index)
+        if first != index:
+            line = source.line_of(("documents", first, "file"))
+            found.append(
+                (
+                    at,
+                    f"names the same file as documents[{first}].file (line {line}); "
+                    "list each file once",
+                )
+            )
+    return found
+
+
+#: Files of the case folder that belong to staff, never to the client.
+STAFF_FILES = ("case.yaml", RECORD_FILE)
+
+
+def _staff_files(folder: Path) -> dict[object, str]:
+    """The identity of each staff file the folder has, so that no spelling, symlink or
+    hard link of it can be offered as a document."""
+    found = {}
+    for name in STAFF_FILES:
+        with contextlib.suppress(OSError):
+            found[_identity(folder / name)] = name
     return found
 
 
@@ -182,13 +302,28 @@ def _file_problem(folder: Path, file: str) -> str | None:
     if relative.is_absolute() or file.startswith(("/", "\\")) or ":" in relative.parts[0]:
         return "must be a path inside the case folder, not an absolute path"
     resolved = (folder / relative).resolve()
-    if not resolved.is_relative_to(folder.resolve()):
+    root = folder.resolve()
+    if not resolved.is_relative_to(root):
         return f"'{file}' leads outside the case folder"
+    parts = (*relative.parts, *resolved.relative_to(root).parts)
+    if any(part.startswith(".") and part not in {".", ".."} for part in parts):
+        return (
+            f"'{file}' is a hidden file or lies in a hidden folder (a name starting with '.'); "
+            "those are never offered to a client"
+        )
     if not resolved.exists():
         return f"file '{file}' does not exist in {folder.name}/"
     if not resolved.is_file():
         return f"'{file}' is not a file"
+    if resolved.parent == root and resolved.name.casefold() in STAFF_FILES:
+        return f"'{file}' is the case's own {resolved.name.casefold()}, for staff only"
     return None
+
+
+def _identity(path: Path) -> object:
+    """The same value for two names of one file: its device and inode."""
+    status = path.stat()
+    return (status.st_dev, status.st_ino)
 
 
 def _problem_from_pydantic(source: SourceDocument, error: Any) -> Problem:
@@ -212,10 +347,26 @@ def _message(error: Any, path: FieldPath) -> str:
     if kind in {"list_type", "model_type", "dict_type", "model_attributes_type"}:
         shape = "list" if kind == "list_type" else "mapping"
         return f"must be a {shape} (got {_describe(error['input'])})"
-    if kind in {"bool_type", "bool_parsing"}:
+    if kind in {"bool_type", "bool_parsing"}:  # strict: yes, on, "true" are not booleans
         return f"must be true or false (got {_describe(error['input'])})"
+    if kind == "iso_date":
+        return f"{error['msg']} (got {_describe(error['input'])})"
     if kind == "string_too_short":
         return "must not be empty"
+    if kind == "string_too_long":
+        limit = context.get("max_length")
+        return f"is too long ({len(str(error['input'])):,} characters); at most {limit:,}"
+    if kind == "finite_number":
+        return f"must be a finite number (got {_describe(error['input'])})"
+    if kind in {"decimal_parsing", "decimal_type"}:
+        written = core_value(error["input"]) if isinstance(error["input"], str) else None
+        if isinstance(written, float) and not math.isfinite(written):  # .inf, .nan
+            return f"must be a finite number (got {_describe(error['input'])})"
+        return f"must be a number such as 1250.50 (got {_describe(error['input'])})"
+    if kind == "decimal_max_places":
+        return f"must have at most {context.get('decimal_places')} decimal places"
+    if kind in {"decimal_max_digits", "decimal_whole_digits"}:
+        return f"has too many digits (got {_describe(error['input'])})"
     if kind == "string_pattern_mismatch":
         return _pattern_message(path)
     if kind in {"greater_than_equal", "less_than_equal"}:

@@ -257,6 +257,20 @@ def test_password_keys_under_internal_are_refused(project: Project) -> None:
     )
 
 
+def test_a_number_under_a_password_key_is_judged_as_written(project: Project) -> None:
+    """``PIN: 0042`` is the PIN 0042 (YAML 1.2 reads it as 42): shown masked as written,
+    and listing it as written under ``not_secrets`` lets it pass."""
+    case = "client: {name: ACME}\nservice_end: 2026-12-31\ninternal: {door_pin: 004217}\n"
+    project.write_case("acme", case)
+    assert problems(project) == [
+        "cases/acme/case.yaml:3: internal.door_pin: looks like a password (under the key "
+        "'door_pin', starts '00…'); " + ADVICE,
+        "1 problem found.",
+    ]
+    project.write_case("acme", case + "not_secrets: [004217]\n")
+    assert project.run("validate").exit_code == 0
+
+
 def test_a_key_that_is_a_token_is_not_repeated_in_the_field_path(project: Project) -> None:
     token = "gh" + "p_aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY3zA5"
     project.write_case(

@@ -70,7 +70,8 @@ def test_every_problem_of_every_case_is_reported_at_once(project: Project) -> No
     assert lines[:-1] == [
         "cases/first/case.yaml:3: client.nmae: unknown field; did you mean 'name'? "
         "allowed here: name, contact, email",
-        "cases/first/case.yaml:4: service_end: must be a real date written YYYY-MM-DD",
+        "cases/first/case.yaml:4: service_end: must be a real date written YYYY-MM-DD, "
+        "e.g. 2026-12-31 (got '2026-02-30')",
         "cases/first/case.yaml:7: services[0].status: must be one of ended, transferred, "
         "continues (got 'done')",
         "cases/first/case.yaml:10: documents[0].file: '../other/secret.pdf' leads outside "
@@ -92,7 +93,8 @@ def test_every_problem_of_every_case_is_reported_at_once(project: Project) -> No
         ("client: {name: X}\nservice_end: [2026]\n", ":2: service_end: must be a real date"),
         (
             "client: {name: X}\nservice_end: 2026-12-31 10:00:00\n",
-            ":2: service_end: must be a date",
+            ":2: service_end: must be a real date written YYYY-MM-DD, e.g. 2026-12-31 "
+            "(got '2026-12-31 10:00:00')",
         ),
         (
             "client: {name: X}\nservice_end: 2026-12-31\nretention_days: lots\n",
@@ -205,4 +207,7 @@ def test_duplicate_client_ids_across_case_folders(project: Project) -> None:
     (other / "case.yaml").write_text((project.cases / "acme" / "case.yaml").read_text())
     result = project.run("validate", "--cases", "cases", "--cases", "more-cases")
     assert result.exit_code == 1
-    assert "more-cases/acme/case.yaml: client id 'acme' is also used by" in result.output
+    assert result.output.splitlines() == [
+        "more-cases/acme/case.yaml:1: client id 'acme' is also used by cases/acme/",
+        "1 problem found.",
+    ]
