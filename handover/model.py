@@ -82,14 +82,29 @@ Line = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 Text = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=SENTENCE_CHARS)
 ]
+
+
+class MarkdownText:
+    """Marks a text type that staff write as Markdown: it is converted and sanitised
+    (``handover.sanitising``); every other text is shown exactly as written."""
+
+    def __repr__(self) -> str:
+        return "MARKDOWN"
+
+
+MARKDOWN = MarkdownText()
 #: Markdown of one account step or offer.
-Markdown = Annotated[str, StringConstraints(min_length=1, max_length=STEP_CHARS)]
+Markdown = Annotated[str, StringConstraints(min_length=1, max_length=STEP_CHARS), MARKDOWN]
 #: Markdown of a letter: the personal message.
-Letter = Annotated[str, StringConstraints(min_length=1, max_length=MESSAGE_CHARS)]
+Letter = Annotated[str, StringConstraints(min_length=1, max_length=MESSAGE_CHARS), MARKDOWN]
 Email = Annotated[
     str,
     StringConstraints(
-        strip_whitespace=True, max_length=254, pattern=r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$"
+        strip_whitespace=True,
+        max_length=254,
+        # Letters, digits and . _ + ' - only: nothing that would add to a mailto: link
+        # (?, &, %, #) or break out of it.
+        pattern=r"^[\w.+'-]+@[\w-]+(\.[\w-]+)+$",
     ),
 ]
 WebUrl = Annotated[

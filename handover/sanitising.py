@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterator
-from typing import Any, get_args, get_origin
+from typing import Annotated, Any, get_args, get_origin
 
 import cmarkgfm
 import nh3
@@ -21,7 +21,7 @@ from cmarkgfm.cmark import Options
 from pydantic import BaseModel
 
 from handover.loading import read_yaml
-from handover.model import Case, Markdown
+from handover.model import MARKDOWN, Case
 from handover.problems import Problem, format_field_path
 from handover.validation import ClientCase
 
@@ -96,12 +96,16 @@ def _walk(model: BaseModel, path: tuple[str | int, ...]) -> Iterator[tuple[Any, 
                     yield from _walk(item, (*path, name, index))
                 elif isinstance(item, str) and _is_markdown(field.annotation):
                     yield (*path, name, index), item
-        elif isinstance(value, str) and _is_markdown(field.annotation):
+        elif isinstance(value, str) and (
+            MARKDOWN in field.metadata or _is_markdown(field.annotation)
+        ):
             yield (*path, name), value
 
 
 def _is_markdown(annotation: Any) -> bool:
-    if annotation is Markdown:
+    """Whether a type is marked ``MARKDOWN`` anywhere inside (``Letter | None``,
+    ``list[Markdown]``)."""
+    if get_origin(annotation) is Annotated and MARKDOWN in get_args(annotation)[1:]:
         return True
     return get_origin(annotation) is not None and any(_is_markdown(a) for a in get_args(annotation))
 

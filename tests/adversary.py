@@ -16,6 +16,7 @@ import types
 import typing
 import unicodedata
 from collections.abc import Iterator
+from decimal import Decimal
 from typing import Any, Literal, Union, get_args, get_origin
 from urllib.parse import quote
 
@@ -160,7 +161,7 @@ def _sample(annotation: Any, metadata: list[Any], markers: Markers, variant: int
         return DAY
     if annotation is bool:
         return False
-    if annotation in (int, float):
+    if annotation in (int, float, Decimal):
         return 12
     if annotation is str:
         return _string(metadata, markers, name)

@@ -332,16 +332,16 @@ def test_a_whole_page_renders_within_a_fixed_bound_whatever_staff_pasted(text: s
     """Issue 16 point 3: every Markdown field holds the blob; one case renders in < 1 s."""
     import datetime as dt
 
-    from handover.model import Case
+    from handover.model import MESSAGE_CHARS, STEP_CHARS, Case
     from handover.rendering import DEFAULT_TEMPLATES, Renderer, page_view
     from handover.validation import ClientCase
 
     data = {
         "client": {"name": "Blob"},
         "service_end": "2026-12-31",
-        "message": text,
-        "accounts": [{"system": "Bank", "action": "closed", "steps": [text, text]}],
-        "support": {"what": text, "price": "1 EUR"},
+        "message": text[:MESSAGE_CHARS],  # as long as the model lets staff write
+        "accounts": [{"system": "Bank", "action": "closed", "steps": [text[:STEP_CHARS]] * 2}],
+        "support": {"what": text[:STEP_CHARS], "price": "1 EUR"},
     }
     client = ClientCase(
         "blob", Path("."), Case.model_validate(data), "en", dt.date(2027, 1, 31), "link"
