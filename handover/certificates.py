@@ -18,13 +18,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from handover.deletions import Deletion, last_deletion_day
+from handover.errors import CertificateError
 from handover.keys import MasterSecret
 
 CERTIFICATE_FORMAT = "handover-deletion-certificate/1"
-
-
-class CertificateError(Exception):
-    """The certificate is malformed or its signature does not hold; the message says which."""
 
 
 def signing_key(secret: MasterSecret) -> Ed25519PrivateKey:

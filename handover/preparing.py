@@ -25,6 +25,7 @@ from mkdocs.utils.meta import get_data
 
 from handover.artifacts import build_artifacts
 from handover.files import FactsCache
+from handover.processes import die_with_parent
 from handover.rendering import Artifacts, Download, PageView, Renderer, page_view
 from handover.validation import ClientCase
 
@@ -141,6 +142,7 @@ _worker: tuple[Renderer, FactsCache, markdown.Markdown] | None = None
 
 def _start_worker(renderer: Renderer, facts: FactsCache, settings: MarkdownSettings) -> None:
     global _worker
+    die_with_parent()
     _worker = (renderer, facts, settings.converter())
 
 

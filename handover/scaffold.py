@@ -7,13 +7,10 @@ import re
 from importlib.resources import files
 from pathlib import Path
 
+from handover.errors import ScaffoldError
 from handover.model import CLIENT_ID_PATTERN
 
 SCHEMA_PATH = "case.schema.json"
-
-
-class ScaffoldError(Exception):
-    pass
 
 
 def new_case(cases_dir: Path, client_id: str, *, name: str | None, today: dt.date) -> Path:
