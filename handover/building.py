@@ -92,6 +92,8 @@ def open_portal(
     True, and even then a secret is created only for a portal never built."""
     if not config_file.is_file():
         raise ConfigError(f"{config_file}: no such file (give the portal's mkdocs.yml with -f)")
+    if site_dir is not None:  # before MkDocs reads it: its own checks come with a traceback
+        _check_not_project(site_dir.resolve(), config_file.resolve().parent)
     overrides = {"site_dir": str(site_dir.resolve())} if site_dir else {}
     config = load_config(str(config_file), **overrides)
     plugin = config.plugins.get(PLUGIN_NAME)
@@ -134,11 +136,7 @@ def check_site_dir(settings: Settings) -> None:
     project = settings.project.resolve()
     if site.exists() and not site.is_dir():
         raise SiteDirError(f"site folder {site} is a file; a build would replace it")
-    if site == project or _inside(project, site):
-        raise SiteDirError(
-            f"site folder {site} is the project folder or contains it; a build replaces the "
-            "site folder whole. Choose a folder of its own, e.g. 'site'."
-        )
+    _check_not_project(site, project)
     guarded = [
         *(("cases folder", d) for d in settings.cases_dirs),
         ("templates folder", settings.templates_dir),
@@ -163,6 +161,14 @@ def check_site_dir(settings: Settings) -> None:
                 f"site folder {site} would overwrite the {what} {folder}: a build replaces "
                 "the site folder whole. Choose a folder of its own, e.g. 'site'."
             )
+
+
+def _check_not_project(site: Path, project: Path) -> None:
+    if site == project or _inside(project, site):
+        raise SiteDirError(
+            f"site folder {site} is the project folder or contains it; a build replaces the "
+            "site folder whole. Choose a folder of its own, e.g. 'site'."
+        )
 
 
 def _inside(path: Path, folder: Path) -> bool:

@@ -135,6 +135,23 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
+def checksum_file(path: Path) -> Path:
+    """Where the SHA-256 of a cached artefact is recorded when it is written."""
+    return path.with_name(path.name + ".sha256")
+
+
+def record_checksum(path: Path, sha256: str) -> None:
+    atomic_write(checksum_file(path), sha256.encode())
+
+
+def checksum_holds(path: Path, sha256: str) -> bool:
+    """The artefact's bytes (hashed as ``sha256``) are those recorded when it was written."""
+    try:
+        return hmac.compare_digest(checksum_file(path).read_bytes(), sha256.encode())
+    except OSError:
+        return False
+
+
 def copy_out(source: Path, target: Path) -> None:
     """A copy of ``source`` at ``target`` that shares nothing writable with it: a reflink
     where the filesystem can (instant, copy-on-write), else a real copy. Never a hard link:

@@ -360,7 +360,8 @@ def new_secret(config_file: Path) -> None:
 @reports_problems
 def verify_certificate(config_file: Path, certificate: Path, public_key: str | None) -> None:
     """Check that a deletion certificate is signed by the firm and unaltered."""
-    from handover.certificates import CertificateError, verify_certificate
+    from handover.certificates import verify_certificate
+    from handover.errors import CertificateError
 
     if public_key is None:
         public_key = _firm_public_key(config_file)
