@@ -24,15 +24,19 @@ PR_SET_PDEATHSIG = 1
 PHASES = ("locked", "validated", "worker", "built", "staging", "staged", "swapped")
 
 
-def die_with_parent(parent: int | None = None) -> None:
-    """Ask the kernel to SIGKILL this process when its parent dies; if the parent died
-    before we asked, die now."""
+#: The build's process id, as forked workers inherit it (they call ``die_with_parent``).
+_parent = os.getpid()
+
+
+def die_with_parent() -> None:
+    """In a forked worker: ask the kernel to SIGKILL this process when its parent, the
+    build, dies; if the build died before we asked, end now."""
     if sys.platform.startswith("linux"):
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
         libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    if parent is not None and os.getppid() != parent:
+    if os.getppid() != _parent:
         os._exit(1)
-    checkpoint("worker", target=os.getppid())
+    checkpoint("worker", target=_parent)
 
 
 def checkpoint(phase: str, *, target: int | None = None) -> None:

@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 
 from handover.rendering import DEFAULT_TEMPLATES
-from handover.rendering import DEFAULT_TEMPLATES
 from tests import sealed
 from tests.conftest import MINIMAL_CASE, REPO, Project
 

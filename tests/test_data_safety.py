@@ -255,9 +255,8 @@ def test_full_build_forgets_the_caches_and_builds_every_page(built: Project) -> 
 def test_a_second_build_says_in_one_line_that_another_is_running(built: Project) -> None:
     lock = FileLock(str(built.root / LOCK_FILE))
     portal = building.open_portal(built.config)
-    with lock:
-        with pytest.raises(BuildLocked) as refused:
-            building.build(portal, wait=False)
+    with lock, pytest.raises(BuildLocked) as refused:
+        building.build(portal, wait=False)
     assert refused.value.format_message() == (
         f"another build of this portal is running (lock: {built.root / LOCK_FILE}); "
         "try again when it has finished"
