@@ -60,7 +60,7 @@ def finish(process: subprocess.Popen[str]) -> tuple[int, str, str]:
 def three(project: Project) -> Project:
     for client in ("alpha", "beta", "gamma"):
         project.write_case(client, LINK_CASE.replace("Minimal Client", client.title()), FILES)
-    code, out, err = finish(run_build(project))
+    code, _out, err = finish(run_build(project))
     assert code == 0, err
     return project
 
@@ -139,7 +139,8 @@ def test_no_worker_survives_a_killed_build(project: Project, signal_name: str) -
     # No pipes: a surviving worker would hold them open and hang the test instead of failing.
     process = run_build(project, "--cases", marker, fault=f"worker:{signal_name}", pipes=False)
     code = process.wait(timeout=300)
-    assert code == (-signal.SIGKILL if signal_name == "SIGKILL" else 1)
+    # Every worker signals the build: a second SIGINT may land while the first is handled.
+    assert code in ({-signal.SIGKILL} if signal_name == "SIGKILL" else {1, -signal.SIGINT})
     deadline = time.monotonic() + 10
     while _processes_with(marker) and time.monotonic() < deadline:
         time.sleep(0.1)
