@@ -237,6 +237,7 @@ def serve(
         )
 
     preview = serving.LivePreview(open_preview, report=click.echo)
+    preview.portal.secret()  # a missing or foreign secret stops serve before it starts
     preview.rebuild_if_changed()
     try:
         server = serving.start_server(preview, host, port)
