@@ -25,7 +25,7 @@ from mkdocs.utils.meta import get_data
 
 from handover.artifacts import build_artifacts
 from handover.files import FactsCache
-from handover.processes import die_with_parent
+from handover.processes import die_with_parent, worker_pool
 from handover.rendering import Artifacts, Download, PageView, Renderer, page_view
 from handover.validation import ClientCase
 
@@ -115,7 +115,7 @@ def prepare_pages(
         return [_advancing(prepare_page(r, renderer, facts), advance) for r in requests]
     context = multiprocessing.get_context("fork")
     start = (renderer, facts, settings)
-    with ProcessPoolExecutor(workers, context, _start_worker, start) as pool:
+    with worker_pool(ProcessPoolExecutor(workers, context, _start_worker, start)) as pool:
         sent_back = pool.map(_prepare_in_worker, requests, chunksize=16)
         return [
             _advancing(_received(request, sent, facts), advance)
