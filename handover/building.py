@@ -54,7 +54,7 @@ from handover.incremental import (
     stage_kept_pages,
 )
 from handover.keys import MasterSecret, load_master_secret
-from handover.plugin import HandoverPlugin
+from handover.plugin import HandoverPlugin, firm_defaults
 from handover.processes import checkpoint
 from handover.settings import Run, Settings
 from handover.validation import ClientCase, FirmDefaults
@@ -111,7 +111,7 @@ def open_portal(
 
 def validate(portal: Portal) -> list[ClientCase]:
     """All cases, valid; raises ``ProblemsFound`` with every problem of every case."""
-    return portal.plugin.load_cases(portal.config)
+    return load_cases(portal.settings.cases_dirs, firm_defaults(portal.settings))
 
 
 @dataclass(frozen=True)
@@ -231,7 +231,6 @@ def _build_locked(portal: Portal, *, full: bool) -> BuildResult:
     if full:
         _forget_caches(project)
     secret = portal.secret()  # fail on a missing or foreign secret before any work
-    plugin, config = portal.plugin, portal.config
     shared = shared_fingerprint(
         settings.config_file,
         settings.templates_dir,
@@ -243,7 +242,7 @@ def _build_locked(portal: Portal, *, full: bool) -> BuildResult:
     fingerprints = {folder: folder_fingerprint(folder) for folder in folders}
     previous = BuildState.load(project / STATE_FILE)
     kept = _unchanged_pages(previous, shared, versions, fingerprints, target)
-    defaults = plugin.defaults(config)
+    defaults = firm_defaults(settings)
     known = ValidatedCases(project / VALIDATED_CACHE, fingerprints, _rules(defaults))
     cases = load_cases(settings.cases_dirs, defaults, skip=kept.keys(), known=known)
     checkpoint("validated")

@@ -111,18 +111,10 @@ class HandoverPlugin(BasePlugin[HandoverConfig]):
         return self.settings(config).project
 
     def renderer(self, config: MkDocsConfig) -> Renderer:
-        """One Jinja environment per templates folder, so each template compiles once."""
-        templates = self.settings(config).templates_dir
-        return _renderer(templates, _overrides(templates))
+        return renderer_for(self.settings(config))
 
     def defaults(self, config: MkDocsConfig) -> FirmDefaults:
-        settings = self.settings(config)
-        return FirmDefaults(
-            language=settings.default_language,
-            retention_days=settings.retention_days,
-            languages=self.renderer(config).languages(),
-            access=settings.default_access,
-        )
+        return firm_defaults(self.settings(config))
 
     def firm(self, config: MkDocsConfig) -> dict[str, Any]:
         return dict(self.settings(config).firm)
@@ -304,6 +296,21 @@ class HandoverPlugin(BasePlugin[HandoverConfig]):
             server.watch(str(cases_dir))
         server.watch(str(self.project_dir(config) / self.config.templates_dir))
         return server
+
+
+def renderer_for(settings: Settings) -> Renderer:
+    """One Jinja environment per templates folder, so each template compiles once."""
+    return _renderer(settings.templates_dir, _overrides(settings.templates_dir))
+
+
+def firm_defaults(settings: Settings) -> FirmDefaults:
+    """What a case without its own language or access mode gets, and the languages known."""
+    return FirmDefaults(
+        language=settings.default_language,
+        retention_days=settings.retention_days,
+        languages=renderer_for(settings).languages(),
+        access=settings.default_access,
+    )
 
 
 def _slug(page: Page) -> str:
