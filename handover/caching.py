@@ -152,19 +152,36 @@ def checksum_holds(path: Path, sha256: str) -> bool:
         return False
 
 
-def copy_out(source: Path, target: Path) -> None:
+def copy_out(source: Path, target: Path, sha256: str | None = None) -> bool:
     """A copy of ``source`` at ``target`` that shares nothing writable with it: a reflink
     where the filesystem can (instant, copy-on-write), else a real copy. Never a hard link:
-    a later change to one must never change the other."""
-    with source.open("rb") as reader, target.open("wb") as writer:
-        try:
-            import fcntl
+    a later change to one must never change the other.
 
-            fcntl.ioctl(writer.fileno(), FICLONE, reader.fileno())
-            return
-        except (OSError, ImportError):
-            pass
-        shutil.copyfileobj(reader, writer, CHUNK)
+    With ``sha256``, the bytes are hashed on the way (one read for both) and a copy that does
+    not match is removed: False then, and nothing was published."""
+    digest = hashlib.sha256()
+    with source.open("rb") as reader, target.open("wb") as writer:
+        cloned = _reflink(reader.fileno(), writer.fileno())
+        if cloned and sha256 is None:
+            return True
+        while chunk := reader.read(CHUNK):
+            digest.update(chunk)
+            if not cloned:
+                writer.write(chunk)
+    if sha256 is not None and not hmac.compare_digest(digest.hexdigest(), sha256):
+        target.unlink()
+        return False
+    return True
+
+
+def _reflink(source: int, target: int) -> bool:
+    try:
+        import fcntl
+
+        fcntl.ioctl(target, FICLONE, source)
+    except (OSError, ImportError):
+        return False
+    return True
 
 
 class SealedFiles:
@@ -225,12 +242,6 @@ class SealedFiles:
         self._index()[stem] = entry
         return entry
 
-    def _intact(self, stem: str) -> Path | None:
-        entry = self._index().get(stem)
-        if entry is None or not entry.is_file():
-            return None
-        return entry if sha256_of(entry) == entry.name.rpartition(".")[2] else None
-
     def publish(self, downloads: list[Download], target: Path) -> None:
         """Every download, encrypted, into ``target`` (the page's ``f/`` folder), each entry
         verified first; then drop cached entries of files the client no longer has."""
@@ -239,16 +250,23 @@ class SealedFiles:
             target.mkdir(parents=True, exist_ok=True)
         for download in downloads:
             name, stem = self._stem(download)
-            entry = self._intact(stem) or self.encrypt(download)
-            if self._intact(stem) is None:
-                raise CacheError(f"{entry}: encrypted file does not match its checksum")
-            copy_out(entry, target / name)
+            entry = self._index().get(stem)
+            intact = entry is not None and entry.is_file()
+            if entry is None or not intact or not copy_out(entry, target / name, _checksum(entry)):
+                entry = self.encrypt(download)  # missing or damaged: encrypt again
+                if not copy_out(entry, target / name, _checksum(entry)):
+                    raise CacheError(f"{entry}: encrypted file does not match its checksum")
             used.add(entry.name)
         if self.folder.is_dir():
             for path in self.folder.iterdir():
                 if path.name not in used:
                     path.unlink(missing_ok=True)
             self._entries = None
+
+
+def _checksum(entry: Path) -> str:
+    """A sealed-file cache entry's name ends with the SHA-256 of its bytes."""
+    return entry.name.rpartition(".")[2]
 
 
 class KeyCache:
