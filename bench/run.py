@@ -670,7 +670,7 @@ def prepare_reference(project: Path, params: Params) -> Path:
     """
     from handover.artifacts import build_artifacts
     from handover.building import open_portal, validate
-    from handover.plugin import ARTIFACTS_CACHE
+    from handover.caching import ARTIFACTS_CACHE
     from handover.rendering import page_view
 
     started = time.perf_counter()

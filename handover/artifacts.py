@@ -21,6 +21,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+from handover.caching import atomic_write, checksum_file, checksum_holds, record_checksum
 from handover.files import FactsOf, file_facts, write_if_changed
 from handover.rendering import Artifacts, Download, PageView
 
@@ -45,11 +46,15 @@ def build_artifacts(
     paths = {
         name: write_if_changed(folder / f"{prefix}-{name}", data) for name, data in written.items()
     }
-    paths["calendar.ics"] = _calendar_file(view, events, folder / f"{prefix}-calendar")
+    paths["calendar.ics"] = _calendar_file(view, events, folder / f"{prefix}-calendar", facts_of)
     archive = (
-        _archive(view, folder / f"{prefix}-{fingerprint[:16]}.zip", written) if entries else None
+        _archive(view, folder / f"{prefix}-{fingerprint[:16]}.zip", written, facts_of)
+        if entries
+        else None
     )
-    _remove_stale(folder, {*paths.values(), *([archive] if archive else [])})
+    kept = [archive, checksum_file(archive)] if archive else []
+    kept.append(checksum_file(paths["calendar.ics"]))
+    _remove_stale(folder, {*paths.values(), *kept})
 
     def offer(path: Path, name: str) -> Download:
         return Download(f"files/{name}", name, path, facts_of(path))
@@ -110,21 +115,27 @@ def calendar_bytes(view: PageView, events: list[dict[str, Any]]) -> bytes:
     return bytes(calendar.to_ical())
 
 
-def _calendar_file(view: PageView, events: list[dict[str, Any]], stem: Path) -> Path:
+def _calendar_file(
+    view: PageView, events: list[dict[str, Any]], stem: Path, facts_of: FactsOf
+) -> Path:
     """The calendar, written once per distinct set of events (writing .ics is slow in
     icalendar). It keeps the DTSTAMP of the day it was written: that is when this version
     of the calendar was created, whichever later day republishes it unchanged."""
     inputs = [events, view.firm["name"], view.case.id]
     key = hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()[:16]
     path = stem.with_name(f"{stem.name}-{key}.ics")
-    if not path.is_file():
-        path.write_bytes(calendar_bytes(view, events))
+    if not (path.is_file() and checksum_holds(path, facts_of(path).sha256)):
+        data = calendar_bytes(view, events)
+        atomic_write(path, data)
+        record_checksum(path, hashlib.sha256(data).hexdigest())
     return path
 
 
-def _archive(view: PageView, path: Path, manifests: dict[str, bytes]) -> Path:
-    """The ZIP, written once per distinct content: its name carries the fingerprint."""
-    if path.is_file():
+def _archive(view: PageView, path: Path, manifests: dict[str, bytes], facts_of: FactsOf) -> Path:
+    """The ZIP, written once per distinct content: its name carries the fingerprint, and a
+    cached one is reused only while its bytes match the checksum recorded when it was
+    written (a damaged ZIP is written again, never published)."""
+    if path.is_file() and checksum_holds(path, facts_of(path).sha256):
         return path
     temporary = path.with_suffix(".partial")
     with zipfile.ZipFile(temporary, "w") as archive:
@@ -147,6 +158,7 @@ def _archive(view: PageView, path: Path, manifests: dict[str, bytes]) -> Path:
             info.external_attr = 0o644 << 16
             archive.writestr(info, manifests[name])
     temporary.replace(path)
+    record_checksum(path, file_facts(path).sha256)
     return path
 
 

@@ -1,39 +1,63 @@
 """Stage 5: one safe build of the portal.
 
-Cases are validated before MkDocs starts; MkDocs writes into a fresh folder next
-to the site; only a complete build replaces the previous site, so a failed build
-leaves what was published exactly as it was.
+Cases are validated before MkDocs starts; MkDocs writes into a fresh folder next to the
+site; kept pages are linked into it from the live site (never moved out of it); one atomic
+exchange puts the complete new site in place of the old. Whatever stops a build — an
+error, Ctrl-C, SIGKILL — the site is the whole old one or the whole new one, and the next
+build clears what a killed one left behind.
+
+Sources are sacred: before anything is written, the site folder is checked against the
+cases, templates, docs, repository and project folders, which a site build replaces.
+Builds of one portal take turns (a lock in ``.handover/``).
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import ctypes.util
 import datetime as dt
 import os
 import shutil
+import sys
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")  # the theme's banner is not for our users
 
+import jinja2
+from filelock import FileLock, Timeout
 from mkdocs.commands.build import build as mkdocs_build
 from mkdocs.config import load_config
 from mkdocs.config.defaults import MkDocsConfig
 
-from handover.cases import case_folders, load_cases
-from handover.incremental import (
+from handover.caching import (
+    CACHE_DIR,
+    HANDOVER_DIR,
+    LOCK_FILE,
     STATE_FILE,
     VALIDATED_CACHE,
+    StaleFolders,
+    prepare,
+)
+from handover.cases import case_folders, load_cases
+from handover.errors import BuildLocked, ConfigError, SiteDirError
+from handover.incremental import (
     BuildState,
     ValidatedCases,
     code_fingerprint,
     folder_fingerprint,
-    move_pages,
+    library_versions,
     shared_fingerprint,
+    stage_kept_pages,
 )
-from handover.plugin import HandoverPlugin
+from handover.keys import MasterSecret, load_master_secret
+from handover.plugin import HandoverPlugin, firm_defaults
+from handover.processes import checkpoint
 from handover.purging import lock_caches, prune_orphans, unlock_for
+from handover.settings import Run, Settings
 from handover.validation import ClientCase, FirmDefaults
 
 PLUGIN_NAME = "handover"
@@ -41,14 +65,20 @@ PLUGIN_NAME = "handover"
 
 @dataclass(frozen=True)
 class Portal:
-    """The loaded ``mkdocs.yml`` and our plugin inside it."""
+    """A portal opened once: the loaded ``mkdocs.yml``, our plugin in it, and the settings
+    every stage is given."""
 
     config: MkDocsConfig
     plugin: HandoverPlugin
+    settings: Settings
 
     @property
     def site_dir(self) -> Path:
-        return Path(self.config.site_dir)
+        return self.settings.site_dir
+
+    def secret(self) -> MasterSecret:
+        """The master secret, checked against the portal's recorded identifier."""
+        return load_master_secret(self.settings.project, may_create=self.settings.may_create_secret)
 
 
 def open_portal(
@@ -57,20 +87,32 @@ def open_portal(
     cases_dirs: list[Path] | None = None,
     site_dir: Path | None = None,
     today: dt.date | None = None,
+    may_create_secret: bool = False,
 ) -> Portal:
+    """Read ``mkdocs.yml`` once. ``may_create_secret``: only ``build`` and ``serve`` pass
+    True, and even then a secret is created only for a portal never built."""
+    if not config_file.is_file():
+        raise ConfigError(f"{config_file}: no such file (give the portal's mkdocs.yml with -f)")
+    if site_dir is not None:  # before MkDocs reads it: its own checks come with a traceback
+        _check_not_project(site_dir.resolve(), config_file.resolve().parent)
     overrides = {"site_dir": str(site_dir.resolve())} if site_dir else {}
     config = load_config(str(config_file), **overrides)
     plugin = config.plugins.get(PLUGIN_NAME)
     if not isinstance(plugin, HandoverPlugin):
-        raise LookupError(f"{config_file}: the 'handover' plugin is not in 'plugins:'")
-    plugin.cases_dirs = [d.resolve() for d in cases_dirs] if cases_dirs else None
-    plugin.today = today
-    return Portal(config, plugin)
+        raise ConfigError(f"{config_file}: the 'handover' plugin is not in 'plugins:'")
+    settings = Settings.from_config(
+        config,
+        plugin.config,
+        cases_dirs=list(cases_dirs) if cases_dirs else None,
+        today=today,
+        may_create_secret=may_create_secret,
+    )
+    return Portal(config, plugin, settings)
 
 
 def validate(portal: Portal) -> list[ClientCase]:
     """All cases, valid; raises ``ProblemsFound`` with every problem of every case."""
-    return portal.plugin.load_cases(portal.config)
+    return load_cases(portal.settings.cases_dirs, firm_defaults(portal.settings))
 
 
 @dataclass(frozen=True)
@@ -85,29 +127,128 @@ class BuildResult:
         return len(self.built) + self.kept
 
 
-def build(portal: Portal) -> BuildResult:
-    """Validate, build into a temporary folder, then swap it in place of the site.
+def check_site_dir(settings: Settings) -> None:
+    """Refuse a site folder whose replacement would delete or overwrite sources.
+
+    A build replaces the whole site folder, so it must not be, contain or lie inside the
+    cases, templates or docs folders, the repository's ``.git``, or ``.handover/``'s
+    secret and caches; nor be or contain the project folder."""
+    site = settings.site_dir.resolve()
+    project = settings.project.resolve()
+    if site.exists() and not site.is_dir():
+        raise SiteDirError(f"site folder {site} is a file; a build would replace it")
+    _check_not_project(site, project)
+    guarded = [
+        *(("cases folder", d) for d in settings.cases_dirs),
+        ("templates folder", settings.templates_dir),
+        ("docs folder", settings.docs_dir),
+        ("repository", _git_dir(project)),
+        ("secret and cache folder", project / HANDOVER_DIR),
+    ]
+    for what, folder in guarded:
+        if folder is None:
+            continue
+        folder = folder.resolve()
+        cache = (project / CACHE_DIR).resolve()
+        allowed_inside = what == "secret and cache folder" and not (
+            site == cache or _inside(site, cache)
+        )
+        if (
+            site == folder
+            or _inside(folder, site)
+            or (_inside(site, folder) and not allowed_inside)
+        ):
+            raise SiteDirError(
+                f"site folder {site} would overwrite the {what} {folder}: a build replaces "
+                "the site folder whole. Choose a folder of its own, e.g. 'site'."
+            )
+
+
+def _check_not_project(site: Path, project: Path) -> None:
+    if site == project or _inside(project, site):
+        raise SiteDirError(
+            f"site folder {site} is the project folder or contains it; a build replaces the "
+            "site folder whole. Choose a folder of its own, e.g. 'site'."
+        )
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    """``path`` is strictly below ``folder``."""
+    return path != folder and path.is_relative_to(folder)
+
+
+def _git_dir(project: Path) -> Path | None:
+    for folder in (project, *project.parents):
+        if (folder / ".git").exists():
+            return folder / ".git"
+    return None
+
+
+@contextlib.contextmanager
+def build_lock(
+    project: Path, *, wait: bool = True, on_wait: Callable[[str], None] | None = None
+) -> Iterator[None]:
+    """One build, serve rebuild or purge of a portal at a time. A second one waits (saying
+    so once, through ``on_wait``) or, with ``wait=False``, stops with one line."""
+    prepare(project)
+    lock = FileLock(str(project / LOCK_FILE), mode=0o600)
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        message = f"another build of this portal is running (lock: {project / LOCK_FILE})"
+        if not wait:
+            raise BuildLocked(message + "; try again when it has finished") from None
+        if on_wait:
+            on_wait(message + "; waiting for it to finish…")
+        lock.acquire()
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def build(
+    portal: Portal,
+    *,
+    full: bool = False,
+    wait: bool = True,
+    on_wait: Callable[[str], None] | None = None,
+) -> BuildResult:
+    """Validate, build into a folder beside the site, then exchange it for the site.
 
     Only cases that changed since the last build (see ``incremental``) are validated and
-    built; the pages of the others are moved over from the previous site, once the new
-    one has built: until then the previous site stays whole."""
-    plugin, config, target = portal.plugin, portal.config, portal.site_dir
-    secret = plugin.secret(config)  # fail on a missing secret before any work
-    project = plugin.project_dir(config)
+    built; the pages of the others are linked over from the previous site. ``full``
+    forgets every cache first and builds every page, as a fresh clone would."""
+    check_site_dir(portal.settings)
+    with build_lock(portal.settings.project, wait=wait, on_wait=on_wait):
+        checkpoint("locked")
+        return _build_locked(portal, full=full)
+
+
+def _build_locked(portal: Portal, *, full: bool) -> BuildResult:
+    settings, target = portal.settings, portal.site_dir
+    project = settings.project
+    StaleFolders(target).remove()
+    if full:
+        _forget_caches(project)
+    secret = portal.secret()  # fail on a missing or foreign secret before any work
     shared = shared_fingerprint(
-        Path(config.config_file_path),
-        project / plugin.config.templates_dir,
+        settings.config_file,
+        settings.templates_dir,
         secret.derive("build-state"),
-        plugin.today or dt.date.today(),
+        settings.build_day(),
     )
-    folders = [f for d in plugin.case_dirs(config) for f in case_folders(d)]
+    versions = library_versions()
+    folders = [f for d in settings.cases_dirs for f in case_folders(d)]
     fingerprints = {folder: folder_fingerprint(folder) for folder in folders}
-    kept = _unchanged_pages(BuildState.load(project / STATE_FILE), shared, fingerprints, target)
-    defaults = plugin.defaults(config)
+    previous = BuildState.load(project / STATE_FILE)
+    kept = _unchanged_pages(previous, shared, versions, fingerprints, target)
+    defaults = firm_defaults(settings)
     known = ValidatedCases(project / VALIDATED_CACHE, fingerprints, _rules(defaults))
     at_rest = secret.derive("cache-at-rest")
     try:
-        cases = load_cases(plugin.case_dirs(config), defaults, skip=kept.keys(), known=known)
+        cases = load_cases(settings.cases_dirs, defaults, skip=kept.keys(), known=known)
+        checkpoint("validated")
         unlock_for(project, cases, at_rest)
         _build_beside(portal, cases, kept.values())
     finally:
@@ -117,17 +258,27 @@ def build(portal: Portal) -> BuildResult:
     pages = {
         str(f): {"fingerprint": fingerprints[f], "slug": s} for f, s in {**kept, **built}.items()
     }
-    BuildState(shared, str(target), pages).save(project / STATE_FILE)
+    BuildState(shared, str(target), pages, versions).save(project / STATE_FILE)
     known.forget_others()
     prune_orphans(project, {f.name for f in folders}, {entry["slug"] for entry in pages.values()})
     return BuildResult(cases, len(kept))
 
 
+def _forget_caches(project: Path) -> None:
+    """``--full``: every cache goes (never the secret, its identifier or the lock)."""
+    shutil.rmtree(project / CACHE_DIR, ignore_errors=True)
+    prepare(project)
+
+
 def _unchanged_pages(
-    previous: BuildState, shared: str, fingerprints: dict[Path, str], site: Path
+    previous: BuildState,
+    shared: str,
+    versions: dict[str, str],
+    fingerprints: dict[Path, str],
+    site: Path,
 ) -> dict[Path, str]:
     """Case folder -> page folder, for every page the previous build of ``site`` can keep."""
-    if previous.shared != shared or previous.site != str(site):
+    if (previous.shared, previous.versions, previous.site) != (shared, versions, str(site)):
         return {}
     kept = {}
     for folder, fingerprint in fingerprints.items():
@@ -141,36 +292,77 @@ def _rules(defaults: FirmDefaults) -> str:
     """Everything besides a case's folder that decides whether it is valid."""
     return (
         f"{defaults.language}/{defaults.retention_days}/{defaults.access}/"
-        f"{sorted(defaults.languages)}/{code_fingerprint()}"
+        f"{sorted(defaults.languages)}/{code_fingerprint()}/{sorted(library_versions().items())}"
     )
 
 
 def _build_beside(portal: Portal, cases: list[ClientCase], kept: Iterable[str]) -> None:
-    """MkDocs builds ``cases`` into a fresh folder next to the site; the kept pages move in;
-    the new folder takes the site's place. On any failure the site is left as it was."""
+    """MkDocs builds ``cases`` into a fresh folder next to the site; the kept pages are linked
+    in; the new folder is exchanged for the site. On any failure or interrupt the site is
+    left as it was and the staging folder removed (after SIGKILL: by the next build)."""
     config, target = portal.config, portal.site_dir
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.building-", dir=target.parent))
     try:
         config.site_dir = str(staging)
-        portal.plugin.preloaded = cases
-        mkdocs_build(config)
-        move_pages(kept, target, staging)
+        with portal.plugin.running(Run(portal.settings, cases)):
+            try:
+                mkdocs_build(config)
+            except jinja2.TemplateError as error:
+                raise ConfigError(_template_error(error)) from None
+        checkpoint("built")
+        kept = list(kept)
+        stage_kept_pages(kept[:1], target, staging)
+        checkpoint("staging")
+        stage_kept_pages(kept[1:], target, staging)
+        checkpoint("staged")
         _swap_into_place(staging, target)
+        checkpoint("swapped")
     finally:
         config.site_dir = str(target)
-        if staging.exists():
-            shutil.rmtree(staging, ignore_errors=True)
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _template_error(error: jinja2.TemplateError) -> str:
+    where = getattr(error, "filename", None) or getattr(error, "name", None) or "a template"
+    line = getattr(error, "lineno", None)
+    return f"{where}{f':{line}' if line else ''}: template error: {error.message or error}"
 
 
 def _swap_into_place(staging: Path, target: Path) -> None:
-    """Two renames on the same filesystem: the site is either the old one or the new one."""
+    """One atomic exchange (Linux ``renameat2(RENAME_EXCHANGE)``): the site is the old one
+    or the new one at every instant; ``staging`` then holds the old site, to delete.
+    Elsewhere, two renames; a kill between them leaves ``.old-*``, which the next build
+    puts back (``StaleFolders.remove``)."""
     staging.chmod(0o755)
     if not target.exists():
         staging.rename(target)
+        return
+    if _exchange(staging, target):
         return
     retired = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
     retired.rmdir()
     target.rename(retired)
     staging.rename(target)
     shutil.rmtree(retired, ignore_errors=True)
+
+
+RENAME_EXCHANGE = 2
+AT_FDCWD = -100
+
+
+def _exchange(first: Path, second: Path) -> bool:
+    """Swap two paths atomically; False where the system cannot (then nothing happened)."""
+    if not sys.platform.startswith("linux"):
+        return False
+    libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+    renameat2 = getattr(libc, "renameat2", None)
+    if renameat2 is None:
+        return False
+    result = renameat2(AT_FDCWD, os.fsencode(first), AT_FDCWD, os.fsencode(second), RENAME_EXCHANGE)
+    if result == 0:
+        return True
+    errno = ctypes.get_errno()
+    if errno in {22, 38, 95}:  # EINVAL, ENOSYS, EOPNOTSUPP: not on this filesystem
+        return False
+    raise OSError(errno, os.strerror(errno), str(second))

@@ -23,15 +23,12 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from handover.deletions import PLACES, Deletion, Place, last_deletion_day
+from handover.errors import CertificateError
 from handover.keys import MasterSecret
 
 CERTIFICATE_FORMAT = "handover-deletion-certificate/1"
 #: The template that words the certificate's scope in the client's language.
 CERTIFICATE_TEMPLATE = "certificate.json.j2"
-
-
-class CertificateError(Exception):
-    """The certificate is malformed or its signature does not hold; the message says which."""
 
 
 #: The certificate's words, from ``templates/certificate.json.j2`` in the client's language.

@@ -1,15 +1,19 @@
 """The ``handover`` command. It parses arguments and calls the pipeline; nothing more.
 
-Every expected failure (bad cases, a missing secret, a broken mkdocs.yml) reaches
-the user here, as a message and exit code 1, never as a traceback.
+Every expected failure (bad cases, a missing secret, a broken mkdocs.yml) is a
+``handover.errors.HandoverError`` (a ``click.ClickException``, as MkDocs' own errors are)
+and reaches the user as a message and exit code 1. Anything else is a bug: it is reported
+as one, in one line with exit code 70 (``HANDOVER_DEBUG=1`` shows the traceback), never
+disguised as a user error.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import functools
+import ipaddress
 import json
 import logging
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -19,6 +23,9 @@ import click
 from handover import __version__
 
 F = TypeVar("F", bound=Callable[..., Any])
+#: sysexits' EX_SOFTWARE: an internal error, not the user's.
+EXIT_BUG = 70
+DEBUG_ENV = "HANDOVER_DEBUG"
 
 
 def _date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> dt.date | None:
@@ -54,28 +61,52 @@ today_option = click.option(
 
 
 def reports_problems(command: F) -> F:
-    """Turn the pipeline's expected errors into clean messages with exit code 1."""
+    """Kept so existing commands read as before: errors are ``click.ClickException``s now,
+    shown by Click itself, and ``HandoverGroup`` reports anything else as a bug."""
+    return command
 
-    @functools.wraps(command)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from mkdocs.exceptions import MkDocsException
 
-        from handover.keys import SecretError
-        from handover.problems import ProblemsFound
-        from handover.scaffold import ScaffoldError
+class HandoverGroup(click.Group):
+    """Click shows every ``ClickException`` (ours and MkDocs') as a message; an exception of
+    any other kind is a bug in handover, and is reported as exactly that."""
 
+    def invoke(self, ctx: click.Context) -> Any:
         try:
-            return command(*args, **kwargs)
-        except ProblemsFound as problems:
-            click.echo(problems.report(), err=True)
-            raise SystemExit(1) from None
-        except (SecretError, ScaffoldError, LookupError, MkDocsException, OSError) as error:
-            raise click.ClickException(str(error) or type(error).__name__) from None
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):
+            raise
+        except KeyboardInterrupt:
+            raise click.Abort() from None
+        except Exception as error:
+            if os.environ.get(DEBUG_ENV):
+                raise
+            click.echo(
+                f"handover: internal error, a bug in handover ({type(error).__name__}: "
+                f"{error}). Please report it with the command you ran; {DEBUG_ENV}=1 shows "
+                "the traceback.",
+                err=True,
+            )
+            ctx.exit(EXIT_BUG)
 
-    return wrapper  # type: ignore[return-value]
+
+def _dev_addr(_ctx: click.Context, _param: click.Parameter, value: str) -> tuple[str, int]:
+    """``IP:PORT`` (``localhost`` is 127.0.0.1), checked before anything starts."""
+    host, colon, port = value.rpartition(":")
+    if not colon or not host:
+        raise click.BadParameter(f"'{value}' is not IP:PORT, e.g. 127.0.0.1:8000")
+    if not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise click.BadParameter(f"'{port}' in '{value}' is not a port number (0–65535)")
+    host = "127.0.0.1" if host == "localhost" else host.strip("[]")
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        raise click.BadParameter(
+            f"'{host}' in '{value}' is not an IP address (e.g. 127.0.0.1:8000)"
+        ) from None
+    return host, int(port)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=HandoverGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="handover")
 @click.option("-v", "--verbose", is_flag=True, help="Show MkDocs' progress messages too.")
 def cli(verbose: bool) -> None:
@@ -172,17 +203,30 @@ def _history_warnings(portal: Any, cases: list[Any]) -> None:
     help="Where the site goes (default: site_dir from mkdocs.yml, i.e. site/).",
 )
 @today_option
+@click.option(
+    "--full",
+    is_flag=True,
+    help="Forget every cache and build every page again (after editing the tool or a cache).",
+)
 @reports_problems
 def build(
-    config_file: Path, cases_dirs: tuple[Path, ...], site_dir: Path | None, today: dt.date | None
+    config_file: Path,
+    cases_dirs: tuple[Path, ...],
+    site_dir: Path | None,
+    today: dt.date | None,
+    full: bool,
 ) -> None:
     """Validate the cases and build the portal; the old site stays if anything fails."""
     from handover import building
 
     portal = building.open_portal(
-        config_file, cases_dirs=list(cases_dirs), site_dir=site_dir, today=today
+        config_file,
+        cases_dirs=list(cases_dirs),
+        site_dir=site_dir,
+        today=today,
+        may_create_secret=True,
     )
-    result = building.build(portal)
+    result = building.build(portal, full=full, on_wait=lambda line: click.echo(line, err=True))
     kept = f" ({result.kept} unchanged, kept)" if result.kept else ""
     click.echo(
         f"Built {len(result.built)} client page{'s' if len(result.built) != 1 else ''}"
@@ -199,28 +243,60 @@ def build(
     default="127.0.0.1:8000",
     show_default=True,
     metavar="IP:PORT",
-    help="Where the preview listens; keep it on loopback (it shows every client's page).",
+    callback=_dev_addr,
+    help="Where the preview listens: loopback only unless --expose (it shows every client's page).",
+)
+@click.option(
+    "--expose",
+    is_flag=True,
+    help="Allow a non-loopback --dev-addr: anyone on that network sees the preview.",
 )
 @today_option
 @reports_problems
 def serve(
-    config_file: Path, cases_dirs: tuple[Path, ...], dev_addr: str, today: dt.date | None
+    config_file: Path,
+    cases_dirs: tuple[Path, ...],
+    dev_addr: tuple[str, int],
+    expose: bool,
+    today: dt.date | None,
 ) -> None:
     """Preview the real (sealed) portal locally, rebuilding each case as it changes."""
     from handover import building, serving
+    from handover.errors import ConfigError
     from handover.links import client_links
 
-    host, _, port = dev_addr.rpartition(":")
-    portal = building.open_portal(
-        config_file,
-        cases_dirs=list(cases_dirs),
-        site_dir=config_file.resolve().parent / serving.PREVIEW_SITE,
-        today=today,
-    )
-    preview = serving.LivePreview(portal, report=click.echo)
+    host, port = dev_addr
+    if not ipaddress.ip_address(host).is_loopback:
+        if not expose:
+            raise click.BadParameter(
+                f"{host} is not a loopback address; the preview holds every client's page. "
+                "Add --expose to serve it on the network anyway.",
+                param_hint="'-a' / '--dev-addr'",
+            )
+        click.echo(
+            f"Warning: serving on {host}, not loopback: anyone who can reach it can fetch "
+            "every client's (sealed) page.",
+            err=True,
+        )
+
+    def open_preview() -> building.Portal:
+        return building.open_portal(
+            config_file,
+            cases_dirs=list(cases_dirs),
+            site_dir=config_file.resolve().parent / serving.PREVIEW_SITE,
+            today=today,
+            may_create_secret=True,
+        )
+
+    preview = serving.LivePreview(open_preview, report=click.echo)
+    preview.portal.secret()  # a missing or foreign secret stops serve before it starts
     preview.rebuild_if_changed()
-    server = serving.start_server(preview, host or "127.0.0.1", int(port))
-    local = f"http://{host or '127.0.0.1'}:{server.server_address[1]}/"
+    try:
+        server = serving.start_server(preview, host, port)
+    except OSError as error:
+        raise ConfigError(f"cannot serve on {host}:{port}: {error.strerror or error}") from None
+    portal = preview.portal
+    local = f"http://{host}:{server.server_address[1]}/"
     for link in client_links(portal):
         url = local + link.url.removeprefix(portal.config.site_url or "")
         passphrase = f"  passphrase: {link.passphrase}" if link.passphrase else ""
@@ -232,6 +308,7 @@ def serve(
         pass
     finally:
         server.shutdown()
+        server.server_close()
 
 
 @cli.command()
@@ -281,7 +358,12 @@ def purge(
         count = sum(len(plan.files) for plan in plans)
         click.echo(f"{count} file(s) due for deletion on {day}; nothing deleted (dry run).")
         return
-    with progress("Deleting", len(plans)) as advance:
+    with (
+        building.build_lock(
+            portal.settings.project, on_wait=lambda line: click.echo(line, err=True)
+        ),
+        progress("Deleting", len(plans)) as advance,
+    ):
         results = purging.purge_portal(portal, cases, plans, day, advance)
     click.echo(purging.purge_report(results))
     if any(result.run and result.run.not_removed for result in results):
@@ -319,7 +401,25 @@ def _firm_public_key(config_file: Path) -> str:
     from handover.certificates import firm_public_key
 
     portal = building.open_portal(config_file)
-    return firm_public_key(portal.plugin.secret(portal.config))
+    return firm_public_key(portal.secret())
+
+
+@cli.command("new-secret")
+@config_option
+@reports_problems
+def new_secret(config_file: Path) -> None:
+    """Create the portal's master secret (.handover/secret) and its public identifier."""
+    from handover import building
+    from handover.caching import SECRET_ID_FILE
+    from handover.keys import SECRET_ENV, new_secret
+
+    portal = building.open_portal(config_file)
+    secret = new_secret(portal.settings.project)
+    click.echo(
+        f"Created a new master secret in {secret.origin} (identifier {secret.identifier}).\n"
+        f"Commit {SECRET_ID_FILE}; keep the secret itself in your password manager and set it "
+        f"as {SECRET_ENV} in CI. Every client link depends on it."
+    )
 
 
 @cli.command("verify-certificate")
@@ -333,7 +433,8 @@ def _firm_public_key(config_file: Path) -> str:
 @reports_problems
 def verify_certificate(config_file: Path, certificate: Path, public_key: str | None) -> None:
     """Check that a deletion certificate is signed by the firm and unaltered."""
-    from handover.certificates import CertificateError, verify_certificate
+    from handover.certificates import verify_certificate
+    from handover.errors import CertificateError
 
     if public_key is None:
         public_key = _firm_public_key(config_file)

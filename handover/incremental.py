@@ -2,27 +2,50 @@
 
 A client's page depends on their case folder, on what every page shares (templates,
 ``mkdocs.yml``, the tool itself, the master secret, the build day) and on nothing
-else. Both are summed up as fingerprints of file names, sizes and modification times,
-which costs a directory walk instead of reading every file. When the shared part is
-unchanged, a case whose folder is unchanged keeps its page from the previous site.
+else. Both are summed up as fingerprints of file names, sizes, modification and change
+times, which costs a directory walk instead of reading every file (the change time cannot
+be set back, so a same-size rewrite with its old mtime restored is still noticed). The
+shared part also names the version of every library that shapes a page, so an upgrade
+rebuilds every page. When the shared part is unchanged, a case whose folder is unchanged
+keeps its page from the previous site.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 import os
-import pickle
+import shutil
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from importlib import metadata
 from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
 
 import handover
+from handover.caching import STATE_FILE, VALIDATED_CACHE, read_json, write_json
+from handover.deletions import Deletion
+from handover.model import Case
 from handover.validation import ClientCase
 
-STATE_FILE = Path(".handover") / "cache" / "last-build.json"
-VALIDATED_CACHE = Path(".handover") / "cache" / "validated"
+__all__ = ["STATE_FILE", "VALIDATED_CACHE"]
+
+#: Every distribution whose version can change the bytes of a page.
+OUTPUT_LIBRARIES = (
+    "mkdocs",
+    "mkdocs-material",
+    "pymdown-extensions",
+    "markdown",
+    "jinja2",
+    "babel",
+    "cryptography",
+    "nh3",
+    "icalendar",
+    "pydantic",
+)
 
 
 def folder_fingerprint(folder: Path) -> str:
@@ -40,7 +63,10 @@ def folder_fingerprint(folder: Path) -> str:
                     pending.append((f"{name}/", entry.path))
                     continue
                 stat = entry.stat(follow_symlinks=False)
-                digest.update(f"{name}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+                digest.update(
+                    f"{name}\0{stat.st_size}\0{stat.st_mtime_ns}\0{stat.st_ctime_ns}\0"
+                    f"{stat.st_ino}\n".encode()
+                )
     return digest.hexdigest()
 
 
@@ -49,10 +75,23 @@ def code_fingerprint() -> str:
     return folder_fingerprint(Path(handover.__file__).parent)
 
 
+def library_versions() -> dict[str, str]:
+    """The installed version of each library that shapes the output, and Python's."""
+    versions = {"python": f"{sys.version_info.major}.{sys.version_info.minor}"}
+    for name in OUTPUT_LIBRARIES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "absent"
+    return versions
+
+
 def shared_fingerprint(
     config_file: Path, templates_dir: Path, secret_check: bytes, today: dt.date
 ) -> str:
-    """What every page depends on; when it changes, every page is built again."""
+    """What every page depends on besides ``library_versions()`` (recorded beside it, so that
+    ``last-build.json`` says which upgrade rebuilt everything); when it changes, every page
+    is built again."""
     digest = hashlib.sha256()
     digest.update(config_file.read_bytes())
     digest.update(secret_check)
@@ -71,21 +110,36 @@ class BuildState:
     site: str = ""
     #: Case folder (absolute) -> {"fingerprint": …, "slug": …}
     cases: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: ``library_versions()`` of the build.
+    versions: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def load(cls, path: Path) -> BuildState:
+        """The recorded state; an empty one (rebuild everything) if missing or damaged."""
+        data = read_json(path)
+        if not isinstance(data, dict):
+            return cls()
         try:
-            data = json.loads(path.read_text())
-            return cls(str(data["shared"]), str(data["site"]), dict(data["cases"]))
-        except (OSError, ValueError, KeyError, TypeError):
+            return cls(
+                str(data["shared"]),
+                str(data["site"]),
+                {
+                    str(k): {"fingerprint": str(v["fingerprint"]), "slug": str(v["slug"])}
+                    for k, v in data["cases"].items()
+                },
+                {str(k): str(v) for k, v in data["versions"].items()},
+            )
+        except (KeyError, TypeError, AttributeError):
             return cls()
 
     def save(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_suffix(".tmp")
-        state = {"shared": self.shared, "site": self.site, "cases": self.cases}
-        temporary.write_text(json.dumps(state))
-        temporary.replace(path)
+        state = {
+            "shared": self.shared,
+            "site": self.site,
+            "cases": self.cases,
+            "versions": self.versions,
+        }
+        write_json(path, state)
 
     def unchanged_page(self, folder: Path, fingerprint: str, site: Path) -> str | None:
         """The page folder (slug) that can be kept for ``folder``, if nothing it shows changed."""
@@ -112,44 +166,77 @@ class ValidatedCases:
 
     def _file(self, case_folder: Path) -> Path:
         name = hashlib.sha256(str(case_folder).encode()).hexdigest()[:32]
-        return self.folder / f"{name}.pickle"
+        return self.folder / f"{name}.json"
 
     def get(self, case_folder: Path) -> ClientCase | None:
+        """The case as validated before, if the entry is intact and still applies."""
+        entry = read_json(self._file(case_folder))
+        if not isinstance(entry, dict):
+            return None
+        if (entry.get("rules"), entry.get("fingerprint")) != (
+            self.rules,
+            self.fingerprints.get(case_folder),
+        ):
+            return None
         try:
-            with self._file(case_folder).open("rb") as stream:
-                rules, fingerprint, case = pickle.load(stream)
-        except (OSError, ValueError, EOFError, pickle.UnpicklingError, AttributeError, TypeError):
+            return _case_from_json(entry["case"], case_folder)
+        except (KeyError, TypeError, ValueError, ValidationError):
             return None
-        if (rules, fingerprint) != (self.rules, self.fingerprints.get(case_folder)):
-            return None
-        return case if isinstance(case, ClientCase) else None
 
     def put(self, case_folder: Path, case: ClientCase) -> None:
-        entry = (self.rules, self.fingerprints.get(case_folder), case)
-        self.folder.mkdir(parents=True, exist_ok=True)
-        temporary = self._file(case_folder).with_suffix(".tmp")
-        with temporary.open("wb") as stream:
-            pickle.dump(entry, stream, protocol=pickle.HIGHEST_PROTOCOL)
-        temporary.replace(self._file(case_folder))
+        entry = {
+            "rules": self.rules,
+            "fingerprint": self.fingerprints.get(case_folder),
+            "case": _case_as_json(case),
+        }
+        write_json(self._file(case_folder), entry)
 
     def forget_others(self) -> None:
         """Drop the entries of case folders that are gone."""
         current = {self._file(folder).name for folder in self.fingerprints}
-        for path in self.folder.glob("*.pickle") if self.folder.is_dir() else []:
+        for path in self.folder.iterdir() if self.folder.is_dir() else []:
             if path.name not in current:
                 path.unlink(missing_ok=True)
 
 
-def move_pages(slugs: Iterable[str], old_site: Path, new_site: Path) -> None:
-    """Move kept page folders from the old site into the new one: one rename each, no
-    file copied. If any move fails, the ones done are moved back, so the old site is
-    whole again before the error goes on."""
-    moved: list[str] = []
-    try:
-        for slug in slugs:
-            os.rename(old_site / slug, new_site / slug)
-            moved.append(slug)
-    except OSError:
-        for slug in reversed(moved):
-            os.rename(new_site / slug, old_site / slug)
-        raise
+def _case_as_json(case: ClientCase) -> dict[str, Any]:
+    return {
+        "id": case.id,
+        "case": case.case.model_dump(mode="json"),
+        "language": case.language,
+        "deletion_date": case.deletion_date.isoformat(),
+        "access": case.access,
+        "deletions": [d.model_dump(mode="json") for d in case.deletions],
+    }
+
+
+def _case_from_json(data: dict[str, Any], folder: Path) -> ClientCase:
+    """Validated data, read back through the model (never an executable format)."""
+    return ClientCase(
+        id=str(data["id"]),
+        folder=folder,
+        case=Case.model_validate(data["case"]),
+        language=str(data["language"]),
+        deletion_date=dt.date.fromisoformat(data["deletion_date"]),
+        access=data["access"],
+        deletions=tuple(Deletion.model_validate(d) for d in data["deletions"]),
+    )
+
+
+def stage_kept_pages(slugs: Iterable[str], old_site: Path, staging: Path) -> None:
+    """Kept page folders of the live site, hard-linked (or copied) into the staging folder.
+
+    Nothing is moved: the live site stays whole until the one atomic exchange, whatever
+    signal stops the build here. The links share bytes with the previous *site*, never with
+    a cache, and the build never writes into a published file, so they cannot change."""
+    for slug in slugs:
+        source_root = old_site / slug
+        for directory, _subdirs, names in os.walk(source_root):
+            relative = Path(directory).relative_to(old_site)
+            (staging / relative).mkdir(parents=True, exist_ok=True)
+            for name in names:
+                source, target = Path(directory, name), staging / relative / name
+                try:
+                    os.link(source, target)
+                except OSError:  # another filesystem, or links not allowed
+                    shutil.copy2(source, target)

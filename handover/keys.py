@@ -3,6 +3,12 @@
 One secret (``HANDOVER_SECRET``; locally a git-ignored file) derives each client's
 page path and, with ``key_version``, their keys. Nothing derived here is stored
 in git, and the same secret gives the same paths on every build and machine.
+
+Continuity matters more than convenience: a different secret moves every client's page
+away from the link they were sent. So the portal records a public identifier of its
+secret (``.handover/secret-id``, committed) when the secret is created, every command
+that uses a secret compares it, and a secret is created only by ``handover new-secret``
+or by the first build of a portal that has never been built.
 """
 
 from __future__ import annotations
@@ -17,15 +23,16 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
+from handover.caching import LOCAL_SECRET_FILE, SECRET_ID_FILE, STATE_FILE, atomic_write, prepare
+from handover.errors import SecretError
+
+__all__ = ["LOCAL_SECRET_FILE", "SECRET_ID_FILE", "SecretError"]
+
 SECRET_ENV = "HANDOVER_SECRET"
-LOCAL_SECRET_FILE = Path(".handover") / "secret"
 MIN_SECRET_CHARS = 32
+GENERATE_HINT = "handover new-secret"
 
 log = logging.getLogger("mkdocs.plugins.handover")
-
-
-class SecretError(Exception):
-    """The master secret is missing or unusable; the message says what to do."""
 
 
 @dataclass(frozen=True)
@@ -42,6 +49,12 @@ class MasterSecret:
             counter += 1
             output += hmac.new(self.value, message + bytes([counter]), hashlib.sha256).digest()
         return output[:length]
+
+    @property
+    def identifier(self) -> str:
+        """Public and stable: names this secret in messages and in ``.handover/secret-id``
+        without revealing anything of it (an HMAC of a fixed label)."""
+        return "hs1-" + _base32(self.derive("secret-identifier", length=10))
 
     def page_slug(self, client_id: str, key_version: int = 1) -> str:
         """The unguessable folder of a client's page: 130 bits, lowercase base32."""
@@ -112,43 +125,130 @@ def _base32(data: bytes) -> str:
     return base64.b32encode(data).decode().rstrip("=").lower()
 
 
-def load_master_secret(project_dir: Path, *, in_ci: bool | None = None) -> MasterSecret:
-    """The secret from the environment, else from the local file, created on first use.
+def load_master_secret(
+    project_dir: Path, *, may_create: bool = False, in_ci: bool | None = None
+) -> MasterSecret:
+    """The secret from the environment, else from the local file; checked against the
+    portal's recorded identifier.
 
-    In CI a missing secret is an error: inventing one there would publish pages
-    under paths nobody was sent, and change them on every run.
+    ``may_create`` (``build``, ``serve``): a portal that was never built and has no secret
+    gets one. Never in CI, where it would publish pages under paths nobody was sent, and
+    never once pages exist (``last-build.json`` or ``secret-id``): the links sent to clients
+    depend on the lost secret, and only an explicit ``handover new-secret`` may replace it.
     """
     if in_ci is None:
         in_ci = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+    secret = _found_secret(project_dir)
+    if secret is None:
+        _refuse_to_create(project_dir, may_create=may_create, in_ci=in_ci)
+        secret = _create(project_dir)
+        log.warning(
+            "Created a new master secret in %s (git-ignored); its identifier %s is in %s, to "
+            "commit. Keep a copy of the secret in your password manager and set it as %s in "
+            "CI: every client link depends on it.",
+            project_dir / LOCAL_SECRET_FILE,
+            secret.identifier,
+            SECRET_ID_FILE,
+            SECRET_ENV,
+        )
+    check_identifier(secret, project_dir)
+    return secret
+
+
+def new_secret(project_dir: Path) -> MasterSecret:
+    """``handover new-secret``: a new master secret in ``.handover/secret`` and its identifier
+    in ``.handover/secret-id``. Refuses when a secret exists (env or file): replacing it is
+    done by hand, on purpose, because it moves every client's page."""
+    if os.environ.get(SECRET_ENV) is not None:
+        raise SecretError(
+            f"${SECRET_ENV} is set: this portal has a master secret already. Unset it to "
+            "create a local one."
+        )
+    path = project_dir / LOCAL_SECRET_FILE
+    if path.exists():
+        raise SecretError(
+            f"{path} exists: this portal has a master secret already. Replacing it moves every "
+            "client's page to a new address; if that is what you want, move the file away "
+            "first (keep it: it is the only way back to the old links)."
+        )
+    return _create(project_dir)
+
+
+def check_identifier(secret: MasterSecret, project_dir: Path) -> None:
+    """Stop when the secret in use is not the one the portal recorded."""
+    recorded_file = project_dir / SECRET_ID_FILE
+    try:
+        recorded = recorded_file.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return
+    except (OSError, UnicodeDecodeError) as error:
+        raise SecretError(f"{recorded_file}: cannot be read ({error})") from None
+    if recorded != secret.identifier:
+        raise SecretError(
+            f"the master secret from {secret.origin} (identifier {secret.identifier}) is not "
+            f"this portal's secret (identifier {recorded}, recorded in {SECRET_ID_FILE}). "
+            "Every client link would change; use the secret that made the links."
+        )
+
+
+def _found_secret(project_dir: Path) -> MasterSecret | None:
     from_env = os.environ.get(SECRET_ENV)
     if from_env is not None:
-        return MasterSecret(_checked(from_env, f"${SECRET_ENV}"), f"${SECRET_ENV}")
+        return MasterSecret(_checked(from_env.strip(), f"${SECRET_ENV}"), f"${SECRET_ENV}")
     path = project_dir / LOCAL_SECRET_FILE
-    if path.is_file():
-        return MasterSecret(_checked(path.read_text().strip(), str(path)), str(path))
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError) as error:
+        raise SecretError(f"{path}: the master secret cannot be read ({error})") from None
+    return MasterSecret(_checked(text.strip(), str(path)), str(path))
+
+
+def _refuse_to_create(project_dir: Path, *, may_create: bool, in_ci: bool) -> None:
+    where = (
+        f"Set {SECRET_ENV} (in CI: from the repository's secrets, see README 'Publishing') "
+        f"or put the secret in {project_dir / LOCAL_SECRET_FILE}"
+    )
     if in_ci:
         raise SecretError(
             f"{SECRET_ENV} is not set. In CI the master secret must come from the "
             f"repository's secrets (see docs/ci.md); refusing to invent one."
         )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    (path.parent / ".gitignore").write_text("*\n")
-    path.write_text(secrets.token_urlsafe(32) + "\n")
-    path.chmod(0o600)
-    log.warning(
-        "Created a new master secret in %s (git-ignored). Keep a copy in your password "
-        "manager and set it as %s in CI: every client link depends on it.",
-        path,
-        SECRET_ENV,
-    )
-    return MasterSecret(_checked(path.read_text().strip(), str(path)), str(path))
+    recorded = project_dir / SECRET_ID_FILE
+    if recorded.is_file() or (project_dir / STATE_FILE).is_file():
+        known = (
+            f" (identifier {recorded.read_text(encoding='utf-8').strip()}, {SECRET_ID_FILE})"
+            if recorded.is_file()
+            else ""
+        )
+        raise SecretError(
+            f"no master secret found, but this portal has been built with one{known}: every "
+            f"link sent to a client depends on it. {where}. Only if it is lost for good, "
+            f"create a new one with '{GENERATE_HINT}' (every client then needs a new link)."
+        )
+    if not may_create:
+        raise SecretError(
+            f"no master secret found. {where}; a new portal gets one from '{GENERATE_HINT}' "
+            "or its first 'handover build'."
+        )
+
+
+def _create(project_dir: Path) -> MasterSecret:
+    prepare(project_dir)
+    path = project_dir / LOCAL_SECRET_FILE
+    value = secrets.token_urlsafe(32)
+    atomic_write(path, (value + "\n").encode(), durable=True)
+    secret = MasterSecret(_checked(value, str(path)), str(path))
+    atomic_write(project_dir / SECRET_ID_FILE, (secret.identifier + "\n").encode(), durable=True)
+    (project_dir / SECRET_ID_FILE).chmod(0o644)
+    return secret
 
 
 def _checked(value: str, origin: str) -> bytes:
     if len(value) < MIN_SECRET_CHARS:
         raise SecretError(
             f"the master secret in {origin} is too short ({len(value)} characters; "
-            f"at least {MIN_SECRET_CHARS}). Generate one with: "
-            "python -c 'import secrets; print(secrets.token_urlsafe(32))'"
+            f"at least {MIN_SECRET_CHARS}). Generate one with: {GENERATE_HINT}"
         )
     return value.encode()

@@ -31,7 +31,7 @@ class ClientLink:
 
 def client_links(portal: Portal) -> list[ClientLink]:
     cases = validate(portal)
-    secret = portal.plugin.secret(portal.config)
+    secret = portal.secret()
     base = portal.config.site_url or ""
     links = []
     for case in cases:

@@ -15,10 +15,11 @@ templates, sanitised, padded and encrypted, filled into the shell's one data slo
 
 from __future__ import annotations
 
-import datetime as dt
+import contextlib
 import functools
 import json
 import logging
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -32,24 +33,27 @@ from mkdocs.structure.files import File, Files, InclusionLevel
 from mkdocs.structure.pages import Page
 from mkdocs.structure.toc import get_toc
 
+from handover.caching import (
+    ARTIFACTS_CACHE,
+    CERTIFICATES_CACHE,
+    FACTS_CACHE,
+    KEY_CACHE,
+    SEALED_CACHE,
+    KeyCache,
+    SealedFiles,
+)
 from handover.cases import load_cases
 from handover.certificates import CERTIFICATE_TEMPLATE, certificate_scope, make_certificate
 from handover.deletions import DeletionRecord
 from handover.files import FactsCache, file_facts, write_if_changed
-from handover.keys import MasterSecret, SecretError, load_master_secret
+from handover.keys import MasterSecret, load_master_secret
 from handover.preparing import PageRequest, PreparedPage, prepare_pages
 from handover.problems import ProblemsFound
 from handover.progress import progress
 from handover.rendering import DEFAULT_TEMPLATES, Download, PageView, Renderer
 from handover.sanitising import markup_warnings
-from handover.sealing import (
-    ACCESS_MODES,
-    KeyCache,
-    Seal,
-    SealedFiles,
-    fill_shell,
-    make_seals,
-)
+from handover.sealing import ACCESS_MODES, Seal, fill_shell, make_seals
+from handover.settings import Run, Settings
 from handover.shell import harden, refused_settings
 from handover.store import fetch_documents, open_store
 from handover.validation import ClientCase, FirmDefaults
@@ -62,11 +66,6 @@ SHELL_TEMPLATE = "shell.md.j2"
 UNLOCK_TEMPLATE = "unlock.html.j2"
 #: Files the package adds to every site when the portal's ``docs_dir`` lacks them.
 DEFAULT_DOCS = ("robots.txt",)
-KEY_CACHE = Path(".handover") / "cache" / "wrapped-keys.json"
-ARTIFACTS_CACHE = Path(".handover") / "cache" / "artifacts"
-CERTIFICATES_CACHE = Path(".handover") / "cache" / "certificates"
-FACTS_CACHE = Path(".handover") / "cache" / "file-facts.json"
-SEALED_CACHE = Path(".handover") / "cache" / "sealed"
 
 
 class HandoverConfig(base.Config):
@@ -87,11 +86,8 @@ class HandoverConfig(base.Config):
 
 class HandoverPlugin(BasePlugin[HandoverConfig]):
     def __init__(self) -> None:
-        #: Set by ``handover build``; plain ``mkdocs build`` uses the real date and mkdocs.yml.
-        self.today: dt.date | None = None
-        self.cases_dirs: list[Path] | None = None
-        #: Cases already validated by ``handover build``, used once instead of loading again.
-        self.preloaded: list[ClientCase] | None = None
+        #: The ``handover build`` in progress (see ``running``); None under plain MkDocs.
+        self._run: Run | None = None
         #: Plain ``mkdocs serve``: unsealed pages for staff on loopback, never published.
         self.preview = False
         self.views: dict[str, PageView] = {}
@@ -105,41 +101,44 @@ class HandoverPlugin(BasePlugin[HandoverConfig]):
 
     # -- settings -----------------------------------------------------------------
 
+    @contextlib.contextmanager
+    def running(self, run: Run) -> Iterator[None]:
+        """``handover build`` hands its settings and validated cases to the plugin for one
+        MkDocs build, and takes them back after it, whatever happens."""
+        self._run = run
+        try:
+            yield
+        finally:
+            self._run = None
+
+    def settings(self, config: MkDocsConfig) -> Settings:
+        """The build's settings; under plain ``mkdocs build`` those of ``mkdocs.yml``."""
+        if self._run is not None:
+            return self._run.settings
+        return Settings.from_config(config, self.config, may_create_secret=True)
+
     def project_dir(self, config: MkDocsConfig) -> Path:
-        return Path(config.config_file_path or ".").resolve().parent
+        return self.settings(config).project
 
     def renderer(self, config: MkDocsConfig) -> Renderer:
-        """One Jinja environment per templates folder, so each template compiles once."""
-        templates = self.project_dir(config) / self.config.templates_dir
-        return _renderer(templates, _overrides(templates))
+        return renderer_for(self.settings(config))
 
     def defaults(self, config: MkDocsConfig) -> FirmDefaults:
-        return FirmDefaults(
-            language=self.config.default_language,
-            retention_days=self.config.retention_days,
-            languages=self.renderer(config).languages(),
-            access=self.config.default_access,
-        )
+        return firm_defaults(self.settings(config))
 
     def firm(self, config: MkDocsConfig) -> dict[str, Any]:
-        return {
-            "name": config.site_name,
-            "email": self.config.firm_email,
-            "phone": self.config.firm_phone,
-        }
+        return dict(self.settings(config).firm)
 
     def case_dirs(self, config: MkDocsConfig) -> list[Path]:
-        return self.cases_dirs or [self.project_dir(config) / self.config.cases_dir]
+        return list(self.settings(config).cases_dirs)
 
     def load_cases(self, config: MkDocsConfig) -> list[ClientCase]:
         """Every case, validated; raises ``ProblemsFound`` listing all problems."""
         return load_cases(self.case_dirs(config), self.defaults(config))
 
     def secret(self, config: MkDocsConfig) -> MasterSecret:
-        try:
-            return load_master_secret(self.project_dir(config))
-        except SecretError as error:
-            raise PluginError(str(error)) from None
+        settings = self.settings(config)
+        return load_master_secret(settings.project, may_create=settings.may_create_secret)
 
     def seal_cases(self, config: MkDocsConfig, cases: list[ClientCase]) -> list[Seal]:
         """Each client's keys and wrapped content key (PBKDF2 cached between builds)."""
@@ -189,11 +188,14 @@ class HandoverPlugin(BasePlugin[HandoverConfig]):
 
     def on_files(self, files: Files, /, *, config: MkDocsConfig) -> Files:
         _add_default_docs(files, config)
-        try:
-            cases = self.preloaded if self.preloaded is not None else self.load_cases(config)
-        except ProblemsFound as problems:
-            raise PluginError(problems.report()) from None
-        self.preloaded = None
+        run = self._run
+        if run is not None and run.cases is not None:
+            cases = run.cases
+        else:
+            try:
+                cases = self.load_cases(config)
+            except ProblemsFound as problems:  # plain ``mkdocs build``: MkDocs' own error
+                raise PluginError(problems.report()) from None
         project = self.project_dir(config)
         facts = FactsCache(project / FACTS_CACHE)
         store = open_store(project, self.config.document_store)
@@ -205,7 +207,7 @@ class HandoverPlugin(BasePlugin[HandoverConfig]):
             for warning in markup_warnings(case):
                 log.warning(str(warning))
         seals = self.seal_cases(config, cases)
-        today = self.today or dt.date.today()
+        today = self.settings(config).build_day()
         facts.prime(
             path
             for case in cases
@@ -329,13 +331,28 @@ class HandoverPlugin(BasePlugin[HandoverConfig]):
             for _ in pool.map(encrypt, jobs):
                 advance()
         for slug, files in clients.items():
-            files.link_all(self.views[slug].downloads, site / slug / "f")
+            files.publish(self.views[slug].downloads, site / slug / "f")
 
     def on_serve(self, server: Any, /, *, config: MkDocsConfig, builder: Any) -> Any:
         for cases_dir in self.case_dirs(config):
             server.watch(str(cases_dir))
         server.watch(str(self.project_dir(config) / self.config.templates_dir))
         return server
+
+
+def renderer_for(settings: Settings) -> Renderer:
+    """One Jinja environment per templates folder, so each template compiles once."""
+    return _renderer(settings.templates_dir, _overrides(settings.templates_dir))
+
+
+def firm_defaults(settings: Settings) -> FirmDefaults:
+    """What a case without its own language or access mode gets, and the languages known."""
+    return FirmDefaults(
+        language=settings.default_language,
+        retention_days=settings.retention_days,
+        languages=renderer_for(settings).languages(),
+        access=settings.default_access,
+    )
 
 
 def _slug(page: Page) -> str:

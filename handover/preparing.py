@@ -21,6 +21,7 @@ from typing import Any
 
 from handover.artifacts import build_artifacts
 from handover.files import FactsCache
+from handover.processes import die_with_parent, worker_pool
 from handover.rendering import Artifacts, Download, PageView, Renderer, page_view
 from handover.validation import ClientCase
 
@@ -88,7 +89,7 @@ def prepare_pages(
         return [_advancing(prepare_page(r, renderer, facts), advance) for r in requests]
     context = multiprocessing.get_context("fork")
     start = (renderer, facts)
-    with ProcessPoolExecutor(workers, context, _start_worker, start) as pool:
+    with worker_pool(ProcessPoolExecutor(workers, context, _start_worker, start)) as pool:
         sent_back = pool.map(_prepare_in_worker, requests, chunksize=16)
         return [
             _advancing(_received(request, sent, facts), advance)
@@ -115,6 +116,7 @@ _worker: tuple[Renderer, FactsCache] | None = None
 
 def _start_worker(renderer: Renderer, facts: FactsCache) -> None:
     global _worker
+    die_with_parent()
     _worker = (renderer, facts)
 
 

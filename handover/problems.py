@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from handover.errors import ProblemsError
+
 #: A path into a case document, as pydantic reports it: ("services", 2, "status").
 FieldPath = tuple[str | int, ...]
 
@@ -65,7 +67,7 @@ def display_path(path: Path) -> str:
         return str(path)
 
 
-class ProblemsFound(Exception):
+class ProblemsFound(ProblemsError):
     """Raised at a stage boundary when the input cannot be used; carries every problem."""
 
     def __init__(self, problems: Iterable[Problem]) -> None:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Literal
 
 from handover import __version__
+from handover.errors import ScaffoldError
 from handover.model import CLIENT_ID_PATTERN
 from handover.reference import case_json_schema
 
@@ -29,10 +30,6 @@ CI_FILES: dict[CiHost, str] = {
 EXAMPLE_CLIENT = "example-client"
 
 SCHEMA_PATH = "case.schema.json"
-
-
-class ScaffoldError(Exception):
-    pass
 
 
 def new_case(cases_dir: Path, client_id: str, *, name: str | None, today: dt.date) -> Path:

@@ -23,11 +23,11 @@ Format (documented for auditors in SECURITY.md):
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import json
 import os
-import shutil
 import struct
 import typing
 from collections.abc import Iterable
@@ -44,7 +44,7 @@ from handover.keys import ClientKeys
 from handover.model import AccessMode
 
 if typing.TYPE_CHECKING:
-    from handover.rendering import Download
+    from handover.caching import KeyCache
 
 ACCESS_MODES: tuple[AccessMode, ...] = typing.get_args(AccessMode)
 
@@ -84,6 +84,16 @@ class Seal:
     mode: AccessMode
     wrapped: WrappedKey
 
+    @functools.cached_property
+    def content_key(self) -> bytes:
+        """The key of this client's page and files in this access mode."""
+        return mode_content_key(self.keys, self.mode)
+
+    @property
+    def variant(self) -> str:
+        """What besides the plaintext decides a sealed file's bytes: format and mode."""
+        return f"{FILE_MAGIC.decode()}-{self.mode}"
+
     def envelope(self, payload: dict[str, Any]) -> dict[str, Any]:
         """The page's encrypted content and what a browser needs to open it."""
         plaintext = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
@@ -91,7 +101,7 @@ class Seal:
         plaintext += b" " * (padded_size(max(len(plaintext), PAGE_FLOOR)) - len(plaintext))
         aad = _aad("page", self.keys.slug)
         nonce = _nonce(self.keys.nonce_key, aad, plaintext)
-        ciphertext = AESGCM(self.keys.content_key).encrypt(nonce, plaintext, aad)
+        ciphertext = AESGCM(self.content_key).encrypt(nonce, plaintext, aad)
         return {
             "v": FORMAT_VERSION,
             "mode": self.mode,
@@ -113,7 +123,7 @@ class Seal:
         Returns the SHA-256 of the bytes actually encrypted."""
         size = source.stat().st_size
         count = max(1, -(-size // CHUNK_SIZE))
-        cipher = AESGCM(self.keys.content_key)
+        cipher = AESGCM(self.content_key)
         digest = hashlib.sha256()
         target.parent.mkdir(parents=True, exist_ok=True)
         with source.open("rb") as reader, target.open("wb") as writer:
@@ -131,55 +141,6 @@ class Seal:
         return digest.hexdigest()
 
 
-class SealedFiles:
-    """One client's encrypted files, kept between builds outside git and linked into the site.
-
-    Keyed by file id and content hash: the same file in the same place encrypts to the
-    same bytes, so it is encrypted once and every later build only links it (no copy).
-    """
-
-    def __init__(self, folder: Path, seal: Seal) -> None:
-        self.folder = folder
-        self.seal = seal
-
-    def _cached(self, download: Download) -> tuple[str, Path]:
-        """The file's name in the site, and its encrypted copy in the cache."""
-        name = self.seal.keys.file_name(download.site_path)
-        file_id = name.removesuffix(".bin")
-        return name, self.folder / f"{file_id}.{download.facts.sha256[:32]}"
-
-    def missing(self, downloads: Iterable[Download]) -> list[Download]:
-        """The downloads not encrypted yet (new or changed files)."""
-        return [download for download in downloads if not self._cached(download)[1].is_file()]
-
-    def encrypt(self, download: Download) -> None:
-        """Encrypt one download into the cache (whole file written, then renamed in)."""
-        name, cached = self._cached(download)
-        self.folder.mkdir(parents=True, exist_ok=True)
-        partial = cached.with_suffix(".partial")
-        self.seal.seal_file(name.removesuffix(".bin"), download.source, partial)
-        partial.replace(cached)
-
-    def link_all(self, downloads: list[Download], target: Path) -> None:
-        """Every (already encrypted) download into ``target``, the page's ``f/`` folder; then
-        drop cached copies of files the client no longer has."""
-        used = set()
-        if downloads:
-            target.mkdir(parents=True, exist_ok=True)
-        for download in downloads:
-            name, cached = self._cached(download)
-            used.add(cached.name)
-            try:
-                os.link(cached, target / name)
-            except OSError:  # another filesystem, or links not allowed: copy instead
-                shutil.copyfile(cached, target / name)
-        if self.folder.is_dir():
-            with os.scandir(self.folder) as entries:
-                for entry in entries:
-                    if entry.name not in used:
-                        os.unlink(entry.path)
-
-
 def key_encryption_key(keys: ClientKeys, mode: AccessMode) -> bytes:
     """The KEK of a mode. PBKDF2 dominates the cost (~0.25 s); it releases the GIL."""
     if mode == "link":
@@ -194,10 +155,16 @@ def key_encryption_key(keys: ClientKeys, mode: AccessMode) -> bytes:
     ).derive(keys.link_key + stretched)
 
 
+def mode_content_key(keys: ClientKeys, mode: AccessMode) -> bytes:
+    """The content key bound to an access mode. A case moved to a stricter mode gets a new
+    key, so whoever held the old link or passphrase cannot open the new page with it."""
+    return hmac.new(keys.content_key, _aad("content", mode), hashlib.sha256).digest()
+
+
 def wrap_content_key(keys: ClientKeys, mode: AccessMode, kek: bytes) -> WrappedKey:
     aad = _aad("wrap", keys.slug, mode)
     nonce = _nonce(keys.nonce_key, aad, kek)
-    return WrappedKey(nonce, AESGCM(kek).encrypt(nonce, keys.content_key, aad))
+    return WrappedKey(nonce, AESGCM(kek).encrypt(nonce, mode_content_key(keys, mode), aad))
 
 
 def make_seals(
@@ -221,44 +188,6 @@ def make_seals(
         return [seal(request) for request in requests]
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
         return list(pool.map(seal, requests))
-
-
-class KeyCache:
-    """Wrapped content keys between builds, outside git (``.handover/cache``).
-
-    Each entry is exactly what the site publishes anyway (no secret), stored under an
-    id derived from the client's keys, so a new master secret or key version misses.
-    """
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.entries: dict[str, dict[str, str]] = {}
-        self.changed = False
-        try:
-            self.entries = json.loads(path.read_text())
-        except (OSError, ValueError):
-            self.entries = {}
-
-    def _id(self, keys: ClientKeys, mode: AccessMode) -> str:
-        label = f"wrapped/{mode}/{PBKDF2_ITERATIONS}".encode()
-        return hmac.new(keys.nonce_key, label, hashlib.sha256).hexdigest()
-
-    def get(self, keys: ClientKeys, mode: AccessMode) -> WrappedKey | None:
-        entry = self.entries.get(self._id(keys, mode))
-        return WrappedKey.from_json(entry) if entry else None
-
-    def put(self, keys: ClientKeys, mode: AccessMode, wrapped: WrappedKey) -> None:
-        self.entries[self._id(keys, mode)] = wrapped.as_json()
-        self.changed = True
-
-    def save(self) -> None:
-        if not self.changed:
-            return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = self.path.with_suffix(".tmp")
-        temporary.write_text(json.dumps(self.entries, sort_keys=True, indent=0))
-        temporary.replace(self.path)
-        self.changed = False
 
 
 def _aad(kind: str, *parts: str | int) -> bytes:

@@ -1,10 +1,11 @@
 """``handover serve``: the real, sealed site on this machine, rebuilt as staff edit.
 
-It watches the cases, templates and ``mkdocs.yml``, rebuilds through the same
-incremental ``building.build`` as ``handover build`` (so one edited case costs one
-page, not a whole MkDocs build), and serves the result on loopback. Open pages reload
-themselves after each build: the server adds a small script to HTML responses, so
-nothing of it is ever written into the site.
+It watches the cases, templates and ``mkdocs.yml`` (reading it again when it changes),
+rebuilds through the same incremental ``building.build`` as ``handover build`` (so one
+edited case costs one page, not a whole MkDocs build), and serves the result on loopback.
+Whatever goes wrong in a rebuild is reported in one line and the last good site stays up.
+Open pages reload themselves after each build: the server adds a small script to HTML
+responses, so nothing of it is ever written into the site.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
+import click
 from watchdog.events import (
     DirCreatedEvent,
     DirDeletedEvent,
@@ -31,12 +33,11 @@ from watchdog.events import (
 from watchdog.observers import Observer
 
 from handover.building import Portal, build
+from handover.caching import PREVIEW_SITE
 from handover.cases import case_folders
 from handover.incremental import folder_fingerprint
-from handover.problems import ProblemsFound
 
-#: Where the preview is built: git-ignored, beside the master secret and the caches.
-PREVIEW_SITE = Path(".handover") / "preview"
+__all__ = ["PREVIEW_SITE", "LivePreview", "start_server"]
 VERSION_PATH = "/__handover/build"
 #: A file, not an inline script: every page's Content-Security-Policy allows only scripts
 #: from the site itself and the theme's own inline ones (by hash).
@@ -53,33 +54,47 @@ RELOAD_JS = (
 class LivePreview:
     """Builds on change; ``version`` counts successful builds, which open pages poll."""
 
-    def __init__(self, portal: Portal, report: Callable[[str], None] = print) -> None:
-        self.portal = portal
+    def __init__(self, open_portal: Callable[[], Portal], report: Callable[[str], None] = print):
+        """``open_portal`` reads ``mkdocs.yml``: once now, and again whenever it changes."""
+        self.open_portal = open_portal
+        self.portal = open_portal()
         self.report = report
         self.version = 0
         self.stop = threading.Event()
         self._watched = ""
+        self._config_stamp = self._stamp_of_config()
+
+    def _stamp_of_config(self) -> str:
+        stat = self.portal.settings.config_file.stat()
+        return f"{stat.st_size}/{stat.st_mtime_ns}/{stat.st_ctime_ns}"
 
     def watched_fingerprint(self) -> str:
-        """Everything a page depends on, summed up from names, sizes and mtimes."""
-        plugin, config = self.portal.plugin, self.portal.config
-        folders = [f for d in plugin.case_dirs(config) for f in case_folders(d)]
-        templates = plugin.project_dir(config) / plugin.config.templates_dir
-        parts = [folder_fingerprint(f) for f in [*folders, templates]]
-        parts.append(str(Path(config.config_file_path).stat().st_mtime_ns))
+        """Everything a page depends on, summed up from names, sizes and times."""
+        settings = self.portal.settings
+        folders = [f for d in settings.cases_dirs for f in case_folders(d)]
+        parts = [folder_fingerprint(f) for f in [*folders, settings.templates_dir]]
+        parts.append(self._stamp_of_config())
         return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
     def rebuild_if_changed(self) -> bool:
-        """One look at the files; builds when they changed. Problems are reported, not raised:
-        the last good site stays up while staff fix the case."""
-        current = self.watched_fingerprint()
-        if current == self._watched:
-            return False
-        self._watched = current
+        """One look at the files; builds when they changed. Nothing is raised: every problem,
+        even a bug, is reported in one line and the last good site stays up while staff fix
+        the case, the template or ``mkdocs.yml``."""
         try:
-            result = build(self.portal)
-        except ProblemsFound as problems:
-            self.report(problems.report())
+            current = self.watched_fingerprint()
+            if current == self._watched:
+                return False
+            self._watched = current
+            if self._stamp_of_config() != self._config_stamp:
+                self._config_stamp = self._stamp_of_config()
+                self.portal = self.open_portal()
+                self.report("mkdocs.yml changed: read it again.")
+            result = build(self.portal, on_wait=self.report)
+        except click.ClickException as error:
+            self.report(error.format_message())
+            return False
+        except Exception as error:  # a bug: say so, and keep serving the last good site
+            self.report(f"internal error (a bug in handover, please report it): {error!r}")
             return False
         self.version += 1
         self.report(f"Built {len(result.built)} page(s), kept {result.kept}.")
@@ -87,10 +102,9 @@ class LivePreview:
 
     def watched_paths(self) -> list[tuple[Path, bool]]:
         """Each folder to watch, and whether below it too (the config's folder: not)."""
-        plugin, config = self.portal.plugin, self.portal.config
-        templates = plugin.project_dir(config) / plugin.config.templates_dir
-        folders = [*plugin.case_dirs(config), templates]
-        return [*((f, True) for f in folders), (Path(config.config_file_path).parent, False)]
+        settings = self.portal.settings
+        folders = [*settings.cases_dirs, settings.templates_dir]
+        return [*((f, True) for f in folders), (settings.config_file.parent, False)]
 
     def watch(self, settle: float = 0.2) -> None:
         """Rebuild when the file system reports a change (watchdog, as ``mkdocs serve``

@@ -7,6 +7,8 @@ that the documentation does not describe fails here.
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
 import re
 import struct
@@ -38,12 +40,19 @@ def envelope(site: Path, client_id: str) -> dict[str, Any]:
     return dict(json.loads(found.group(1)))
 
 
+def content_key(site: Path, client_id: str) -> bytes:
+    """The key of the page and its files: the content key bound to the page's access mode."""
+    mode = envelope(site, client_id)["mode"]
+    label = f"handover/v1/content/{mode}".encode()
+    return hmac.new(keys(client_id).content_key, label, hashlib.sha256).digest()
+
+
 def open_page(site: Path, client_id: str) -> tuple[str, dict[str, Any]]:
     """The page's decrypted HTML and its file index."""
     sealed = envelope(site, client_id)
     client = keys(client_id)
     aad = f"handover/v1/page/{client.slug}".encode()
-    plain = AESGCM(client.content_key).decrypt(
+    plain = AESGCM(content_key(site, client_id)).decrypt(
         base64.b64decode(sealed["page"]["nonce"]), base64.b64decode(sealed["page"]["ct"]), aad
     )
     payload = json.loads(plain)
@@ -55,6 +64,7 @@ def open_file(site: Path, client_id: str, href: str) -> bytes:
     _, files = open_page(site, client_id)
     entry = files[href]
     client = keys(client_id)
+    key = content_key(site, client_id)
     data = (page_dir(site, client_id) / entry["url"]).read_bytes()
     assert data[:4] == b"HOF2"
     (chunk,) = struct.unpack(">I", data[4:8])
@@ -65,7 +75,7 @@ def open_file(site: Path, client_id: str, href: str) -> bytes:
         record = data[offset : offset + length]
         last = int(index == count - 1)
         aad = f"handover/v1/file/{client.slug}/{entry['id']}/{index}/{last}".encode()
-        out += AESGCM(client.content_key).decrypt(record[:12], record[12:], aad)
+        out += AESGCM(key).decrypt(record[:12], record[12:], aad)
         offset += length
     assert set(data[offset:]) <= {0}, "only zero padding after the last chunk"
     assert len(data) == padme(offset), "padded to exactly its size class"

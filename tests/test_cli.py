@@ -80,22 +80,6 @@ def test_missing_secret_in_ci_fails_clearly(
     assert not project.site.exists()
 
 
-def test_local_secret_is_created_once_and_git_ignored(
-    project: Project, minimal_case: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.delenv("HANDOVER_SECRET")
-    monkeypatch.delenv("CI", raising=False)
-    first = project.run("links", "--json")
-    assert first.exit_code == 0, first.output
-    secret_file = project.root / ".handover" / "secret"
-    assert secret_file.is_file()
-    assert (project.root / ".handover" / ".gitignore").read_text() == "*\n"
-    assert "Created a new master secret" in first.stderr
-    second = project.run("links", "--json")
-    assert second.stdout == first.stdout
-    assert second.stderr == ""
-
-
 def test_short_secret_is_refused(
     project: Project, minimal_case: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -327,6 +327,7 @@ def test_a_sparse_document_over_4_gib_is_archived(tmp_path: Path) -> None:
     from types import SimpleNamespace
 
     from handover.artifacts import _archive
+    from handover.files import file_facts
 
     source = tmp_path / "scans.zip"
     size = (4 << 30) + 4096
@@ -341,6 +342,7 @@ def test_a_sparse_document_over_4_gib_is_archived(tmp_path: Path) -> None:
         SimpleNamespace(documents=[item]),  # type: ignore[arg-type]
         tmp_path / "out.zip",
         {"manifest.json": b"{}", "manifest.csv": b""},
+        file_facts,
     )
     with zipfile.ZipFile(archive_path) as archive, archive.open("scans.zip") as entry:
         assert archive.getinfo("scans.zip").file_size == size

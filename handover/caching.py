@@ -1,0 +1,335 @@
+"""Everything the tool keeps under ``.handover/``: where it lives and how it is written.
+
+One module owns these paths and the one atomic write, so that every cache gets the same
+guarantees:
+
+* written whole (temporary file, then one rename) or not at all;
+* private: files 0600 in folders 0700 (the caches map client ids to page paths);
+* JSON with its own checksum, never an executable format (no pickle);
+* checked before use: a missing, damaged or foreign entry reads as "absent" and is
+  rebuilt, never trusted and never published.
+
+The encrypted-file cache (``SealedFiles``) and the wrapped-key cache (``KeyCache``) live
+here too: what they store is public ciphertext, but a damaged entry must still never reach
+the site, so each entry carries the SHA-256 of its own bytes, checked as it is copied out.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import hmac
+import json
+import os
+import shutil
+import tempfile
+import typing
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from handover.errors import CacheError
+
+if typing.TYPE_CHECKING:
+    from handover.keys import ClientKeys
+    from handover.model import AccessMode
+    from handover.rendering import Download
+    from handover.sealing import Seal, WrappedKey
+
+HANDOVER_DIR = Path(".handover")
+CACHE_DIR = HANDOVER_DIR / "cache"
+#: Paths relative to the project folder (the folder of ``mkdocs.yml``).
+LOCAL_SECRET_FILE = HANDOVER_DIR / "secret"
+SECRET_ID_FILE = HANDOVER_DIR / "secret-id"
+LOCK_FILE = HANDOVER_DIR / "build.lock"
+PREVIEW_SITE = HANDOVER_DIR / "preview"
+STATE_FILE = CACHE_DIR / "last-build.json"
+VALIDATED_CACHE = CACHE_DIR / "validated"
+KEY_CACHE = CACHE_DIR / "wrapped-keys.json"
+ARTIFACTS_CACHE = CACHE_DIR / "artifacts"
+CERTIFICATES_CACHE = CACHE_DIR / "certificates"
+FACTS_CACHE = CACHE_DIR / "file-facts.json"
+SEALED_CACHE = CACHE_DIR / "sealed"
+JINJA_CACHE = CACHE_DIR / "jinja"
+#: What git sees of ``.handover/``: only the secret's public identifier is committed.
+GITIGNORE = "*\n!.gitignore\n!secret-id\n"
+
+CHUNK = 1 << 20
+FICLONE = 0x40049409  # Linux ioctl: share the blocks copy-on-write (btrfs, XFS, …)
+
+
+def private_dir(path: Path) -> Path:
+    """``path`` and any missing parents, each created 0700."""
+    missing = []
+    while not path.is_dir():
+        missing.append(path)
+        path = path.parent
+    for folder in reversed(missing):
+        folder.mkdir(mode=0o700, exist_ok=True)
+    return missing[0] if missing else path
+
+
+def prepare(project: Path) -> Path:
+    """The project's ``.handover/`` folder, private, with its ``.gitignore``."""
+    root, cache = project / HANDOVER_DIR, project / CACHE_DIR
+    for folder in (root, cache):
+        private_dir(folder).chmod(0o700)
+    ignore = root / ".gitignore"
+    if not ignore.is_file() or ignore.read_text() != GITIGNORE:
+        atomic_write(ignore, GITIGNORE.encode())
+    return root
+
+
+def atomic_write(path: Path, data: bytes, *, durable: bool = False) -> Path:
+    """Write ``data`` to ``path`` whole or not at all, 0600: a temporary file in the same
+    folder, then one rename. ``durable`` also syncs to disk (the master secret)."""
+    private_dir(path.parent)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+            if durable:
+                stream.flush()
+                os.fsync(stream.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+    return path
+
+
+def write_json(path: Path, data: Any) -> Path:
+    """A cache file: the data and the SHA-256 of its canonical JSON, checked by ``read_json``."""
+    body = _canonical(data)
+    wrapper = {"sha256": hashlib.sha256(body).hexdigest(), "data": data}
+    return atomic_write(path, json.dumps(wrapper, sort_keys=True, separators=(",", ":")).encode())
+
+
+def read_json(path: Path) -> Any | None:
+    """What ``write_json`` wrote, or None when the file is missing, damaged or not ours."""
+    try:
+        wrapper = json.loads(path.read_bytes())
+    except (OSError, ValueError, RecursionError):
+        return None
+    if not isinstance(wrapper, dict) or set(wrapper) != {"sha256", "data"}:
+        return None
+    try:
+        body = _canonical(wrapper["data"])
+    except (ValueError, TypeError, RecursionError):
+        return None
+    expected = hashlib.sha256(body).hexdigest()
+    return wrapper["data"] if hmac.compare_digest(str(wrapper["sha256"]), expected) else None
+
+
+def _canonical(data: Any) -> bytes:
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), allow_nan=False).encode()
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        while chunk := stream.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def checksum_file(path: Path) -> Path:
+    """Where the SHA-256 of a cached artefact is recorded when it is written."""
+    return path.with_name(path.name + ".sha256")
+
+
+def record_checksum(path: Path, sha256: str) -> None:
+    atomic_write(checksum_file(path), sha256.encode())
+
+
+def checksum_holds(path: Path, sha256: str) -> bool:
+    """The artefact's bytes (hashed as ``sha256``) are those recorded when it was written."""
+    try:
+        return hmac.compare_digest(checksum_file(path).read_bytes(), sha256.encode())
+    except OSError:
+        return False
+
+
+def copy_out(source: Path, target: Path, sha256: str | None = None) -> bool:
+    """A copy of ``source`` at ``target`` that shares nothing writable with it: a reflink
+    where the filesystem can (instant, copy-on-write), else a real copy. Never a hard link:
+    a later change to one must never change the other.
+
+    With ``sha256``, the bytes are hashed on the way (one read for both) and a copy that does
+    not match is removed: False then, and nothing was published."""
+    digest = hashlib.sha256()
+    with source.open("rb") as reader, target.open("wb") as writer:
+        cloned = _reflink(reader.fileno(), writer.fileno())
+        if cloned and sha256 is None:
+            return True
+        while chunk := reader.read(CHUNK):
+            digest.update(chunk)
+            if not cloned:
+                writer.write(chunk)
+    if sha256 is not None and not hmac.compare_digest(digest.hexdigest(), sha256):
+        target.unlink()
+        return False
+    return True
+
+
+def _reflink(source: int, target: int) -> bool:
+    try:
+        import fcntl
+
+        fcntl.ioctl(target, FICLONE, source)
+    except (OSError, ImportError):
+        return False
+    return True
+
+
+class SealedFiles:
+    """One client's encrypted files, kept between builds and copied into the site.
+
+    Each entry is named by the file's id, the SHA-256 of the plaintext it encrypts (the
+    document's identity) and the SHA-256 of its own ciphertext: before an entry is copied
+    into the site its bytes are hashed against its name, and a damaged entry is encrypted
+    again instead of published. Encryption is deterministic, so a file is encrypted once
+    per content.
+    """
+
+    def __init__(self, folder: Path, seal: Seal) -> None:
+        self.folder = folder
+        self.seal = seal
+        self._entries: dict[str, Path] | None = None
+
+    def _stem(self, download: Download) -> tuple[str, str]:
+        """The file's name in the site, and the cache entry's name without its checksum."""
+        name = self.seal.keys.file_name(download.site_path)
+        variant = self.seal.variant  # the format and the access mode: each changes the bytes
+        return name, f"{name.removesuffix('.bin')}.{variant}.{download.facts.sha256}"
+
+    def _index(self) -> dict[str, Path]:
+        """Entry stem -> file, for the entries on disk (one directory listing per client)."""
+        if self._entries is None:
+            self._entries = {}
+            if self.folder.is_dir():
+                for path in self.folder.iterdir():
+                    stem, _, checksum = path.name.rpartition(".")
+                    if len(checksum) == 64 and stem:
+                        self._entries[stem] = path
+        return self._entries
+
+    def missing(self, downloads: Iterable[Download]) -> list[Download]:
+        """The downloads not encrypted yet (new or changed files)."""
+        index = self._index()
+        return [d for d in downloads if self._stem(d)[1] not in index]
+
+    def encrypt(self, download: Download) -> Path:
+        """Encrypt one download into the cache: written whole, its checksum in its name."""
+        name, stem = self._stem(download)
+        private_dir(self.folder)
+        handle, partial = tempfile.mkstemp(prefix=".", suffix=".partial", dir=self.folder)
+        os.close(handle)
+        try:
+            sealed = self.seal.seal_file(name.removesuffix(".bin"), download.source, Path(partial))
+            if sealed != download.facts.sha256:  # the page would promise other bytes
+                raise CacheError(
+                    f"{download.source}: changed while the site was being built; build again"
+                )
+            entry = self.folder / f"{stem}.{sha256_of(Path(partial))}"
+            os.replace(partial, entry)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(partial)
+            raise
+        old = self._index().get(stem)
+        if old is not None and old != entry:
+            old.unlink(missing_ok=True)
+        self._index()[stem] = entry
+        return entry
+
+    def publish(self, downloads: list[Download], target: Path) -> None:
+        """Every download, encrypted, into ``target`` (the page's ``f/`` folder), each entry
+        verified first; then drop cached entries of files the client no longer has."""
+        used = set()
+        if downloads:
+            target.mkdir(parents=True, exist_ok=True)
+        for download in downloads:
+            name, stem = self._stem(download)
+            entry = self._index().get(stem)
+            intact = entry is not None and entry.is_file()
+            if entry is None or not intact or not copy_out(entry, target / name, _checksum(entry)):
+                entry = self.encrypt(download)  # missing or damaged: encrypt again
+                if not copy_out(entry, target / name, _checksum(entry)):
+                    raise CacheError(f"{entry}: encrypted file does not match its checksum")
+            used.add(entry.name)
+        if self.folder.is_dir():
+            for path in self.folder.iterdir():
+                if path.name not in used:
+                    path.unlink(missing_ok=True)
+            self._entries = None
+
+
+def _checksum(entry: Path) -> str:
+    """A sealed-file cache entry's name ends with the SHA-256 of its bytes."""
+    return entry.name.rpartition(".")[2]
+
+
+class KeyCache:
+    """Wrapped content keys between builds: public (the site publishes them anyway), stored
+    under an id derived from the client's keys, so a new master secret or key version
+    misses. The file is checksummed; a damaged one reads as empty."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        data = read_json(path)
+        self.entries: dict[str, dict[str, str]] = data if isinstance(data, dict) else {}
+        self.changed = False
+
+    def _id(self, keys: ClientKeys, mode: AccessMode) -> str:
+        from handover.sealing import PBKDF2_ITERATIONS
+
+        label = f"wrapped/{mode}/{PBKDF2_ITERATIONS}".encode()
+        return hmac.new(keys.nonce_key, label, hashlib.sha256).hexdigest()
+
+    def get(self, keys: ClientKeys, mode: AccessMode) -> WrappedKey | None:
+        from handover.sealing import WrappedKey
+
+        entry = self.entries.get(self._id(keys, mode))
+        try:
+            return WrappedKey.from_json(entry) if isinstance(entry, dict) else None
+        except (KeyError, ValueError, TypeError):
+            return None
+
+    def put(self, keys: ClientKeys, mode: AccessMode, wrapped: WrappedKey) -> None:
+        self.entries[self._id(keys, mode)] = wrapped.as_json()
+        self.changed = True
+
+    def save(self) -> None:
+        if self.changed:
+            write_json(self.path, self.entries)
+            self.changed = False
+
+
+@dataclass(frozen=True)
+class StaleFolders:
+    """Staging and retired folders a killed build left beside a site."""
+
+    site: Path
+
+    def patterns(self) -> tuple[str, str]:
+        return (f".{self.site.name}.building-*", f".{self.site.name}.old-*")
+
+    def __iter__(self) -> Iterator[Path]:
+        parent = self.site.parent
+        if not parent.is_dir():
+            return iter(())
+        return iter(sorted(p for pattern in self.patterns() for p in parent.glob(pattern)))
+
+    def remove(self) -> None:
+        """Delete them; if a build was killed between the two renames of a swap (systems
+        without an atomic exchange), the retired site goes back in place first."""
+        stale = list(self)
+        retired = [p for p in stale if p.name.startswith(f".{self.site.name}.old-")]
+        if not self.site.exists() and retired:
+            retired[-1].rename(self.site)
+            stale.remove(retired[-1])
+        for folder in stale:
+            shutil.rmtree(folder, ignore_errors=True)
