@@ -51,12 +51,23 @@ ARTIFACTS_CACHE = CACHE_DIR / "artifacts"
 CERTIFICATES_CACHE = CACHE_DIR / "certificates"
 FACTS_CACHE = CACHE_DIR / "file-facts.json"
 SEALED_CACHE = CACHE_DIR / "sealed"
-JINJA_CACHE = CACHE_DIR / "jinja"
+#: Verified copies of documents fetched from the document store, by SHA-256.
+FETCH_CACHE = CACHE_DIR / "documents"
+#: What the last publish left on each target (never uploaded: it names every page).
+MANIFESTS = CACHE_DIR / "publish"
+#: One line per publish: day, target, what was uploaded and deleted, and whether verified.
+RECORD = HANDOVER_DIR / "publish-record.jsonl"
 #: What git sees of ``.handover/``: only the secret's public identifier is committed.
 GITIGNORE = "*\n!.gitignore\n!secret-id\n"
 
 CHUNK = 1 << 20
 FICLONE = 0x40049409  # Linux ioctl: share the blocks copy-on-write (btrfs, XFS, …)
+
+
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current
 
 
 def private_dir(path: Path) -> Path:
@@ -81,11 +92,17 @@ def prepare(project: Path) -> Path:
     return root
 
 
-def atomic_write(path: Path, data: bytes, *, durable: bool = False) -> Path:
+def atomic_write(path: Path, data: bytes, *, durable: bool = False, private: bool = True) -> Path:
     """Write ``data`` to ``path`` whole or not at all, 0600: a temporary file in the same
-    folder, then one rename. ``durable`` also syncs to disk (the master secret)."""
-    private_dir(path.parent)
+    folder, then one rename. ``durable`` also syncs to disk (the master secret);
+    ``private=False`` is for files staff keep (a case), readable as the folder allows."""
+    if private:
+        private_dir(path.parent)
+    else:
+        path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    if not private:
+        os.chmod(temporary, 0o666 & ~_umask())
     try:
         with os.fdopen(handle, "wb") as stream:
             stream.write(data)

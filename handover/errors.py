@@ -44,6 +44,15 @@ class CertificateError(HandoverError):
     """A deletion certificate is malformed, altered, or signed by another key."""
 
 
+class StoreError(HandoverError):
+    """The document store cannot give or take a document; the message says which and why."""
+
+
+class TransferError(HandoverError):
+    """A storage operation (publish, document store) failed; the message names the target
+    and the key."""
+
+
 class CacheError(HandoverError):
     """A cache under ``.handover/`` cannot be written (reading a damaged one is not an error:
     the entry is rebuilt)."""

@@ -37,15 +37,15 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from handover.caching import MANIFESTS, RECORD
+from handover.errors import TransferError
 from handover.files import FactsCache
-from handover.transfer import Remote, RemoteObject, TransferError, public_url
+from handover.transfer import Remote, RemoteObject, public_url
 
 #: What this project sent to each target: key -> fingerprint, sha256, size, ETag.
-MANIFESTS = Path(".handover") / "cache" / "publish"
 #: Content hashes of the site's files, trusted while size and mtime are unchanged.
 FACTS = MANIFESTS / "site-facts.json"
 #: One JSON line per publish or check: when, where, what was deleted, whether verified.
-RECORD = Path(".handover") / "publish-record.jsonl"
 
 #: Generated into every published site: the security headers for Netlify / Cloudflare Pages.
 HEADERS_FILE = "_headers"

@@ -22,7 +22,6 @@ import contextlib
 import datetime as dt
 import getpass
 import hashlib
-import json
 import os
 import shutil
 import subprocess
@@ -33,6 +32,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from handover import atrest
+from handover.caching import (
+    ARTIFACTS_CACHE,
+    CACHE_DIR,
+    FACTS_CACHE,
+    FETCH_CACHE,
+    PREVIEW_SITE,
+    SEALED_CACHE,
+    read_json,
+    write_json,
+)
 from handover.deletions import (
     Deletion,
     Place,
@@ -40,19 +49,16 @@ from handover.deletions import (
     read_deletion_record,
     write_record,
 )
+from handover.errors import StoreError
 from handover.files import file_facts
 from handover.history import CASE_RECORDS, HistoryReport, check_history, git_blob_id, remedy
 from handover.incremental import VALIDATED_CACHE
 from handover.model import Document
-from handover.store import FETCH_CACHE, DocumentStore, StoreError
+from handover.store import DocumentStore
 from handover.validation import ClientCase
 
 if TYPE_CHECKING:
     from handover.building import Portal
-
-CACHE_DIR = Path(".handover") / "cache"
-PREVIEW_DIR = Path(".handover") / "preview"
-FACTS_FILE = CACHE_DIR / "file-facts.json"
 
 
 @dataclass(frozen=True)
@@ -343,9 +349,9 @@ def _clear_store(
 def clear_caches(case: ClientCase, hashes: set[str], settings: PurgeSettings) -> list[str]:
     """Remove every cache entry derived from ``case``; what cannot be removed, as messages."""
     project = settings.project_dir
-    targets = [project / CACHE_DIR / "artifacts" / case.id]
+    targets = [project / ARTIFACTS_CACHE / case.id]
     for slug in settings.slugs_of(case):
-        targets += [project / CACHE_DIR / "sealed" / slug, project / PREVIEW_DIR / slug]
+        targets += [project / SEALED_CACHE / slug, project / PREVIEW_SITE / slug]
     targets += [project / FETCH_CACHE / sha256 for sha256 in hashes]
     targets += [project / FETCH_CACHE / f"{sha256}{atrest.SUFFIX}" for sha256 in hashes]
     name = hashlib.sha256(str(case.folder).encode()).hexdigest()[:32]
@@ -360,17 +366,14 @@ def clear_caches(case: ClientCase, hashes: set[str], settings: PurgeSettings) ->
         except OSError as error:
             problems.append(f"build-caches: {target}: {error.strerror or error}")
     try:
-        _forget_facts(project / FACTS_FILE, case.folder, project / FETCH_CACHE, hashes)
+        _forget_facts(project / FACTS_CACHE, case.folder, project / FETCH_CACHE, hashes)
     except OSError as error:
-        problems.append(f"build-caches: {project / FACTS_FILE}: {error.strerror or error}")
+        problems.append(f"build-caches: {project / FACTS_CACHE}: {error.strerror or error}")
     return problems
 
 
 def _forget_facts(path: Path, folder: Path, fetched: Path, hashes: set[str]) -> None:
-    try:
-        entries = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return
+    entries = read_json(path)
     if not isinstance(entries, dict):
         return
     inside = (str(folder.absolute()) + os.sep, str(fetched.absolute()) + os.sep)
@@ -381,9 +384,7 @@ def _forget_facts(path: Path, folder: Path, fetched: Path, hashes: set[str]) -> 
         and not (isinstance(value, list) and value and value[-1] in hashes)
     }
     if kept != entries:
-        temporary = path.with_suffix(".purge.tmp")
-        temporary.write_text(json.dumps(kept, sort_keys=True))
-        temporary.replace(path)
+        write_json(path, kept)
 
 
 def _remove_empty_folders(folder: Path) -> None:
@@ -481,11 +482,11 @@ def purge_report(results: Sequence[CaseResult]) -> str:
 def prune_orphans(project_dir: Path, case_ids: Collection[str], slugs: Collection[str]) -> None:
     """Remove cache entries whose source is gone: the artefacts of a case that no longer
     exists, and the sealed files of a page no longer built. Called by the build."""
-    artifacts = project_dir / CACHE_DIR / "artifacts"
+    artifacts = project_dir / ARTIFACTS_CACHE
     for folder in artifacts.iterdir() if artifacts.is_dir() else []:
         if folder.name not in case_ids:
             shutil.rmtree(folder, ignore_errors=True)
-    sealed = project_dir / CACHE_DIR / "sealed"
+    sealed = project_dir / SEALED_CACHE
     for folder in sealed.iterdir() if sealed.is_dir() else []:
         if folder.is_dir() and folder.name not in slugs:
             shutil.rmtree(folder, ignore_errors=True)
@@ -494,7 +495,7 @@ def prune_orphans(project_dir: Path, case_ids: Collection[str], slugs: Collectio
 def unlock_for(project_dir: Path, cases: Sequence[ClientCase], key: bytes) -> None:
     """Before a build: the plaintext of the cached artefacts and fetched documents of the
     cases it renders (see ``atrest``)."""
-    artifacts = project_dir / CACHE_DIR / "artifacts"
+    artifacts = project_dir / ARTIFACTS_CACHE
     atrest.unlock([artifacts / case.id for case in cases], key, artifacts)
     documents = project_dir / FETCH_CACHE
     pinned = {d.sha256 for case in cases for d in case.case.documents if d.sha256}
@@ -503,5 +504,5 @@ def unlock_for(project_dir: Path, cases: Sequence[ClientCase], key: bytes) -> No
 
 def lock_caches(project_dir: Path, key: bytes) -> None:
     """After a build, however it ended: derived plaintext kept only encrypted."""
-    atrest.lock(project_dir / CACHE_DIR / "artifacts", key)
+    atrest.lock(project_dir / ARTIFACTS_CACHE, key)
     atrest.lock(project_dir / FETCH_CACHE, key)

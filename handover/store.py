@@ -15,6 +15,7 @@ well-kept client. It needs only the five methods below.
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import shutil
 import tempfile
@@ -24,6 +25,8 @@ from typing import TYPE_CHECKING, Protocol
 
 from ruamel.yaml import YAML
 
+from handover.caching import FETCH_CACHE, atomic_write
+from handover.errors import StoreError
 from handover.files import CHUNK, FactsOf, FileFacts, file_facts
 from handover.problems import Problem, ProblemsFound
 from handover.validation import ClientCase
@@ -32,12 +35,6 @@ if TYPE_CHECKING:
     from handover.building import Portal
 
 #: Where the build keeps verified copies of pinned documents, per hash.
-FETCH_CACHE = Path(".handover") / "cache" / "documents"
-
-
-class StoreError(LookupError):
-    """The store cannot give or take a document; the message says which and why (the CLI
-    reports LookupErrors as one line, exit 1)."""
 
 
 class DocumentStore(Protocol):
@@ -234,10 +231,9 @@ def add_document(
     else:
         facts = store.put(source)
     documents.append({"title": title or source.stem, "file": name, "sha256": facts.sha256})
-    temporary = case_file.with_name(f".{case_file.name}.tmp")
-    with temporary.open("w", encoding="utf-8") as stream:
-        yaml.dump(data, stream)
-    temporary.replace(case_file)
+    text = io.StringIO()
+    yaml.dump(data, text)
+    atomic_write(case_file, text.getvalue().encode("utf-8"), private=False)
     return facts, name
 
 

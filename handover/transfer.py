@@ -21,11 +21,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import click
 import obstore
 from obstore.exceptions import BaseError as ObstoreError
 from obstore.exceptions import NotFoundError
 from obstore.store import LocalStore, ObjectStore, from_url
+
+from handover.errors import TransferError
 
 #: URL schemes a target may use, and what each one is.
 SCHEMES = {
@@ -40,10 +41,6 @@ RETRY: dict[str, Any] = {"max_retries": 5, "retry_timeout": dt.timedelta(seconds
 
 #: How many keys one delete call sends (S3's DeleteObjects takes at most 1000).
 DELETE_BATCH = 1000
-
-
-class TransferError(click.ClickException):
-    """A storage operation failed; the message names the target and the key."""
 
 
 @dataclass(frozen=True)

@@ -71,7 +71,8 @@ def test_plaintext_left_by_a_killed_build_is_locked_by_the_next_even_if_it_fails
 
     assert project.run("build", "--today", "2026-12-01").exit_code == 0
     artifacts = project.root / ".handover" / "cache" / "artifacts"
-    assert [p.suffix for p in (artifacts / "minimal").iterdir()] == [".at-rest"] * 4
+    # Manifests, ZIP and calendar, and the checksums recorded beside the last two.
+    assert [p.suffix for p in (artifacts / "minimal").iterdir()] == [".at-rest"] * 6
     key = MasterSecret(TEST_SECRET.encode(), "test").derive("cache-at-rest")
     atrest.unlock([artifacts / "minimal"], key, artifacts)  # as if killed mid-build
     assert any(p.suffix == ".zip" for p in (artifacts / "minimal").iterdir())

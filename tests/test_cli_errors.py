@@ -122,7 +122,7 @@ def test_serve_reports_a_template_error_and_keeps_the_last_good_site(
     project, live, reports = preview
     site = project.root / PREVIEW_SITE
     before = {p: p.read_bytes() for p in site.rglob("*") if p.is_file()}
-    broken = project.root / "site_templates" / "page.md.j2"
+    broken = project.root / "site_templates" / "page.html.j2"
     broken.write_text("# {{ case.client.name }\n")
     assert live.rebuild_if_changed() is False
     assert reports[-1] == (f"{broken}:1: template error: unexpected '}}'")

@@ -244,8 +244,11 @@ def test_a_hard_link_outside_the_case_is_reported_as_not_removed(
     assert "case-folder" not in run["places"], "a place with a copy left is not claimed"
 
 
-def test_two_documents_naming_one_file_do_not_crash_purge(project: Project) -> None:
-    """#10 Why 8: purge stopped half-way with a raw Errno 2 (validation is another task's)."""
+def test_two_documents_naming_one_file_stop_purge_before_it_deletes_anything(
+    project: Project,
+) -> None:
+    """#10 Why 8: purge stopped half-way with a raw Errno 2; now the case is refused with
+    its line before anything is deleted."""
     twice = CASE.replace(
         "      - title: Payroll archive",
         "      - title: Ledger again\n        file: documents/ledger.csv\n"
@@ -253,8 +256,13 @@ def test_two_documents_naming_one_file_do_not_crash_purge(project: Project) -> N
     )
     project.write_case("purged", twice, FILES)
     result = project.run("purge", "--today", "2027-02-01")
-    assert result.exit_code == 0, result.output
-    assert [entry["file"] for entry in record(project)] == ["documents/ledger.csv"]
+    assert result.exit_code == 1
+    assert "names the same file as documents[0].file (line 6); list each file once" in (
+        result.output
+    )
+    assert all(
+        (project.cases / "purged" / name).read_bytes() == data for name, data in FILES.items()
+    )
 
 
 def test_an_interrupted_purge_is_resumed_by_the_next_run(

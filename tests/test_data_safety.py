@@ -232,7 +232,7 @@ def stored_json(path: Path) -> Any:
 
 def test_a_library_upgrade_rebuilds_every_page(project: Project) -> None:
     for client in ("alpha", "beta"):
-        project.write_case(client, MINIMAL_CASE, FILES)
+        project.write_case(client, MINIMAL_CASE.replace("Minimal", client.title()), FILES)
     assert project.run("build", "--today", TODAY).exit_code == 0
     again = project.run("build", "--today", TODAY)
     assert again.output == f"Built 0 client pages (2 unchanged, kept) into {project.site}\n"
