@@ -156,15 +156,21 @@ def init(
 @cli.command()
 @click.argument("client_id")
 @click.option("--name", help="The client's name (default: from the id).")
+@config_option
 @cases_option
 @reports_problems
-def new(client_id: str, name: str | None, cases_dirs: tuple[Path, ...]) -> None:
-    """Write a commented case for CLIENT_ID to fill in."""
+def new(client_id: str, name: str | None, config_file: Path, cases_dirs: tuple[Path, ...]) -> None:
+    """Write a commented case for CLIENT_ID to fill in (in the first cases folder)."""
+    from handover import building
     from handover.scaffold import new_case
 
-    path = new_case(
-        (cases_dirs or (Path("cases"),))[0], client_id, name=name, today=dt.date.today()
-    )
+    if cases_dirs:
+        folder = cases_dirs[0]
+    elif config_file.is_file():
+        folder = building.open_portal(config_file).settings.cases_dirs[0]
+    else:
+        folder = Path("cases")
+    path = new_case(folder, client_id, name=name, today=dt.date.today())
     click.echo(f"Created {path}. Fill it in, then run: handover validate")
 
 

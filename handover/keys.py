@@ -151,8 +151,16 @@ def load_master_secret(
             SECRET_ID_FILE,
             SECRET_ENV,
         )
+    elif may_create and not _ever_built(project_dir):
+        # The first build with a secret given (CI, a password manager) records which one it
+        # was, as creating one does: from now on a different secret is stopped.
+        _record_identifier(secret, project_dir)
     check_identifier(secret, project_dir)
     return secret
+
+
+def _ever_built(project_dir: Path) -> bool:
+    return (project_dir / SECRET_ID_FILE).exists() or (project_dir / STATE_FILE).exists()
 
 
 def new_secret(project_dir: Path) -> MasterSecret:
@@ -240,9 +248,14 @@ def _create(project_dir: Path) -> MasterSecret:
     value = secrets.token_urlsafe(32)
     atomic_write(path, (value + "\n").encode(), durable=True)
     secret = MasterSecret(_checked(value, str(path)), str(path))
+    _record_identifier(secret, project_dir)
+    return secret
+
+
+def _record_identifier(secret: MasterSecret, project_dir: Path) -> None:
+    prepare(project_dir)
     atomic_write(project_dir / SECRET_ID_FILE, (secret.identifier + "\n").encode(), durable=True)
     (project_dir / SECRET_ID_FILE).chmod(0o644)
-    return secret
 
 
 def _checked(value: str, origin: str) -> bytes:

@@ -30,6 +30,8 @@ class ClientLink:
 
 
 def client_links(portal: Portal) -> list[ClientLink]:
+    """Each valid case's page address (and passphrase, unless the access is ``link``), for
+    staff to send through two different channels."""
     cases = validate(portal)
     secret = portal.secret()
     base = portal.config.site_url or ""

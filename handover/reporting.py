@@ -140,6 +140,7 @@ class Report:
 
 
 def departure_report(cases: Iterable[ClientCase], since: dt.date | None = None) -> Report:
+    """Departures by month, reason and segment (from ``internal:``), for staff only."""
     return Report(since, departures(cases, since))
 
 

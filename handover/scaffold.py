@@ -33,6 +33,7 @@ SCHEMA_PATH = "case.schema.json"
 
 
 def new_case(cases_dir: Path, client_id: str, *, name: str | None, today: dt.date) -> Path:
+    """Write a commented ``case.yaml`` for a new client, to be filled in."""
     if not re.fullmatch(CLIENT_ID_PATTERN, client_id):
         raise ScaffoldError(
             f"'{client_id}' is not a client id: use lowercase letters, digits and single hyphens"

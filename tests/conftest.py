@@ -117,13 +117,23 @@ def minimal_case(project: Project) -> Path:
 
 
 @pytest.fixture(scope="session")
-def example_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The repo's own example portal, built once for the whole session."""
-    site = tmp_path_factory.mktemp("example") / "site"
+def example_portal(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the repo's own example portal: tests never write into the repository's
+    ``.handover/`` (a developer's own secret and caches live there)."""
+    root = tmp_path_factory.mktemp("example")
+    shutil.copy(REPO / "mkdocs.yml", root / "mkdocs.yml")
+    shutil.copytree(REPO / "cases", root / "cases")
+    (root / "site_templates").symlink_to(REPO / "site_templates")
+    return root
+
+
+@pytest.fixture(scope="session")
+def example_site(example_portal: Path) -> Path:
+    """The example portal, built once for the whole session."""
+    site = example_portal / "site"
+    config = str(example_portal / "mkdocs.yml")
     result = CliRunner().invoke(
-        cli,
-        ["build", "-f", str(REPO / "mkdocs.yml"), "--site-dir", str(site), "--today", "2026-11-22"],
-        catch_exceptions=False,
+        cli, ["build", "-f", config, "--today", "2026-11-22"], catch_exceptions=False
     )
     assert result.exit_code == 0, result.output
     return site

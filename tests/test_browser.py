@@ -19,9 +19,9 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
-def example_links() -> dict[str, dict[str, Any]]:
+def example_links(example_portal: Path) -> dict[str, dict[str, Any]]:
     cwd = os.getcwd()
-    os.chdir(REPO)
+    os.chdir(example_portal)
     try:
         result = CliRunner().invoke(cli, ["links", "--json"], catch_exceptions=False)
     finally:

@@ -25,6 +25,16 @@ def test_new_writes_a_case_that_validates(project: Project) -> None:
     assert project.run("validate").exit_code == 0
 
 
+def test_new_writes_into_the_cases_folder_that_mkdocs_yml_names(project: Project) -> None:
+    project.config.write_text(
+        project.config.read_text().replace("cases_dir: cases", "cases_dir: clients")
+    )
+    result = project.run("new", "acme")
+    written = project.root / "clients" / "acme" / "case.yaml"
+    assert result.output == f"Created {written}. Fill it in, then run: handover validate\n"
+    assert not (project.cases / "acme").exists()
+
+
 def test_new_refuses_bad_ids_and_existing_cases(project: Project) -> None:
     bad = project.run("new", "ACME Ltd")
     assert bad.exit_code == 1

@@ -112,6 +112,15 @@ def test_init_new_build_from_the_wheel_opens_in_chromium(
     run(installed, portal, "new", "acme", "--name", "Acme Components s.r.o.")
     built = run(installed, portal, "build")
     assert "Built 2 client pages into" in built.stdout
+    tracked = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=all"],
+        cwd=portal,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "?? .handover/secret-id\n" in tracked, "the secret's identifier is to be committed"
+    assert ".handover/secret\n" not in tracked and "site/" not in tracked
     links = {
         link["id"]: link for link in json.loads(run(installed, portal, "links", "--json").stdout)
     }

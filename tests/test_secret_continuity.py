@@ -66,7 +66,8 @@ def test_a_built_portal_without_its_secret_fails_and_keeps_its_pages(
 def test_last_build_alone_is_enough_to_refuse_a_new_secret(
     project: Project, minimal_case: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    assert project.run("build").exit_code == 0  # with $HANDOVER_SECRET: no secret-id
+    assert project.run("build").exit_code == 0  # with $HANDOVER_SECRET
+    (project.root / ".handover" / "secret-id").unlink()  # as in a portal built before it existed
     monkeypatch.delenv("HANDOVER_SECRET")
     monkeypatch.delenv("CI", raising=False)
     result = project.run("build")
@@ -75,6 +76,21 @@ def test_last_build_alone_is_enough_to_refuse_a_new_secret(
         "Error: no master secret found, but this portal has been built with one: every link"
     )
     assert not (project.root / ".handover" / "secret").exists()
+
+
+def test_the_first_build_with_a_given_secret_records_its_identifier(
+    project: Project, minimal_case: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from handover.keys import MasterSecret
+    from tests.conftest import TEST_SECRET
+
+    assert project.run("build").exit_code == 0
+    identifier = MasterSecret(TEST_SECRET.encode(), "test").identifier
+    assert (project.root / ".handover" / "secret-id").read_text() == identifier + "\n"
+    monkeypatch.setenv("HANDOVER_SECRET", "another-secret-of-enough-length-for-the-check")
+    result = project.run("links")
+    assert result.exit_code == 1
+    assert f"(identifier {identifier}, recorded in .handover/secret-id)" in result.output
 
 
 def test_commands_that_only_read_never_create_a_secret(local_secret: Project) -> None:
