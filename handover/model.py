@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -74,13 +75,49 @@ def _iso_date(value: Any) -> dt.date:
 
 
 IsoDate = Annotated[dt.date, BeforeValidator(_iso_date)]
+
+#: Invisible characters that reorder the text around them (Unicode's explicit direction
+#: embeddings, overrides and isolates): a pasted one can make a name, an e-mail address or
+#: a sentence read differently from what it is. None of the page languages needs them.
+DIRECTION_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
+LINE_BREAKS = re.compile("[\r\n\u2028\u2029\x85]")
+
+
+def _shown_as_written(value: str) -> str:
+    found = DIRECTION_CONTROLS.search(value)
+    if found:
+        raise PydanticCustomError(
+            "direction_control",
+            "holds an invisible direction control (U+{code}) that would show the text around "
+            "it in another order; delete it",
+            {"code": f"{ord(found.group()):04X}"},
+        )
+    return value
+
+
+def _one_line(value: str) -> str:
+    if LINE_BREAKS.search(value):
+        raise PydanticCustomError("one_line", "must be one line (it holds a line break)")
+    return _shown_as_written(value)
+
+
 #: A name or title: one line.
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=NAME_CHARS)]
+Name = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=NAME_CHARS),
+    AfterValidator(_one_line),
+]
 #: A short line of text: a period, a price, a phone number, a file path.
-Line = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=LINE_CHARS)]
+Line = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=LINE_CHARS),
+    AfterValidator(_one_line),
+]
 #: A sentence or two.
 Text = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=SENTENCE_CHARS)
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=SENTENCE_CHARS),
+    AfterValidator(_shown_as_written),
 ]
 
 
@@ -94,9 +131,19 @@ class MarkdownText:
 
 MARKDOWN = MarkdownText()
 #: Markdown of one account step or offer.
-Markdown = Annotated[str, StringConstraints(min_length=1, max_length=STEP_CHARS), MARKDOWN]
+Markdown = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=STEP_CHARS),
+    AfterValidator(_shown_as_written),
+    MARKDOWN,
+]
 #: Markdown of a letter: the personal message.
-Letter = Annotated[str, StringConstraints(min_length=1, max_length=MESSAGE_CHARS), MARKDOWN]
+Letter = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=MESSAGE_CHARS),
+    AfterValidator(_shown_as_written),
+    MARKDOWN,
+]
 Email = Annotated[
     str,
     StringConstraints(

@@ -353,3 +353,23 @@ def test_a_sparse_document_over_4_gib_is_archived(tmp_path: Path) -> None:
         assert archive.getinfo("scans.zip").file_size == size
         entry.seek(size - 5)
         assert entry.read() == b"tail!"
+
+
+def test_text_that_would_read_differently_from_what_it_is_is_refused(project: Project) -> None:
+    """Pasted direction controls reorder what a client reads; a line break in a name splits
+    what staff are shown (``handover links`` prints names)."""
+    project.write_case(
+        "acme",
+        "service_end: 2026-12-31\n"
+        'client:\n  name: "Acme\\n  link: https://evil.example/#k=FAKE"\n'
+        'contacts:\n  - name: "Jana Nov\\u00e1kov\\u00e1 \\u202e"\n'
+        'message: "Thank you \\u2066for everything"\n',
+    )
+    assert problems(project) == [
+        "cases/acme/case.yaml:3: client.name: must be one line (it holds a line break)",
+        "cases/acme/case.yaml:5: contacts[0].name: holds an invisible direction control "
+        "(U+202E) that would show the text around it in another order; delete it",
+        "cases/acme/case.yaml:6: message: holds an invisible direction control (U+2066) that "
+        "would show the text around it in another order; delete it",
+        "3 problems found.",
+    ]
