@@ -27,17 +27,15 @@ import datetime as dt
 import hashlib
 import json
 import mimetypes
-import os
 import re
-import tempfile
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from handover.caching import MANIFESTS, RECORD
+from handover.caching import MANIFESTS, RECORD, STATE_FILE, atomic_write
 from handover.errors import TransferError
 from handover.files import FactsCache
 from handover.transfer import Remote, RemoteObject, public_url
@@ -383,7 +381,7 @@ class Manifest:
         return str(entry["sha256"]) if entry else None
 
     def save(self) -> None:
-        _write_atomic(self.path, json.dumps(self.entries, sort_keys=True, indent=0).encode())
+        atomic_write(self.path, json.dumps(self.entries, sort_keys=True, indent=0).encode())
 
 
 def plan(objects: Mapping[str, SiteObject], held: list[RemoteObject], manifest: Manifest) -> Plan:
@@ -639,7 +637,34 @@ def run(
             f"{remote.display}: uploaded {outcome.uploaded} of {objects} objects "
             f"({_size(outcome.plan.upload_bytes)}), deleted {len(outcome.deleted)}."
         )
-    return _report_check(outcome, site, echo)
+    exact = _report_check(outcome, site, echo)
+    if exact:
+        _record_host_deletions(portal.settings.cases_dirs, project, outcome.day, echo)
+    return exact
+
+
+def _record_host_deletions(
+    cases_dirs: Sequence[Path], project: Path, day: dt.date, echo: Callable[[str], None]
+) -> None:
+    """The host holds exactly a site built after a case's purge: its copies are gone from
+    the published site too. Say so in the case's deletion record, for its certificate."""
+    from handover.deletions import RECORD_FILE, mark_cleared, read_deletion_record
+
+    try:
+        built = (project / STATE_FILE).stat().st_mtime  # when the published site was built
+    except OSError:
+        return
+    for cases_dir in cases_dirs:
+        for folder in sorted(p for p in cases_dir.iterdir() if p.is_dir()):
+            record, problems = read_deletion_record(folder)
+            if problems or not record.purges:
+                continue
+            last = record.purges[-1]
+            purged_after_build = (folder / RECORD_FILE).stat().st_mtime > built
+            if "published-site" in last.places or purged_after_build:
+                continue
+            mark_cleared(folder, "published-site", day)
+            echo(f"{folder.name}: removal from the published site recorded ({day}); commit it.")
 
 
 def _warn_with(echo: Callable[[str], None]) -> Callable[[str], None]:
@@ -666,14 +691,3 @@ def _report_check(outcome: Outcome, site: Path, echo: Callable[[str], None]) -> 
         f"{len(found.stale)} out of date). Run handover publish to fix it."
     )
     return False
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, partial = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-        os.replace(partial, path)
-    finally:
-        Path(partial).unlink(missing_ok=True)

@@ -458,3 +458,24 @@ def test_the_deletion_statement_is_written_in_the_clients_language(
         "spisů a pracovních kopií, které uchovává náš publikační nástroj, s výjimkou 1 "
         "záznamu, který musíme uchovat ze zákona (je uveden níže)."
     ) in text
+
+
+def test_a_verified_publish_after_the_purge_puts_the_published_site_on_the_certificate(
+    purged: Project, tmp_path: Path
+) -> None:
+    """#13.2 / #15.5: the certificate says "removed from the published site" only once a
+    publish of a site built after the purge was verified on the host."""
+    assert purged.run("build", "--today", "2027-02-02").exit_code == 0
+    host = f"file://{tmp_path / 'host'}"
+    published = purged.run("publish", host, "--today", "2027-02-03")
+    assert published.exit_code == 0, published.output
+    assert (
+        "purged: removal from the published site recorded (2027-02-03); commit it."
+        in published.output
+    )
+    signed = json.loads(certificate(purged)[1])
+    assert ("published-site", "2027-02-03", None) in [
+        (p["place"], p["removed_on"], p.get("note")) for p in signed["scope"]
+    ]
+    again = purged.run("publish", host, "--today", "2027-02-04")
+    assert "removal from the published site recorded" not in again.output, "recorded once"
