@@ -17,6 +17,8 @@ from pydantic import BaseModel, ValidationError
 
 from handover.deletions import Deletion, PurgeRun, deleted_files, read_deletion_record
 from handover.loading import SourceDocument
+from babel import Locale, UnknownLocaleError
+
 from handover.model import AccessMode, Case, Document
 from handover.problems import FieldPath, Problem, format_field_path
 
@@ -122,7 +124,16 @@ def _located(source: SourceDocument, path: FieldPath, message: str) -> Problem:
 
 
 def _check_language(case: ClientCase, defaults: FirmDefaults) -> list[_Finding]:
+    """A regional locale (en-GB, de-AT, pt-BR) takes its base language's wording and
+    formats dates and money by region: it needs the base language and a known region."""
     if case.language in defaults.languages:
+        return []
+    base, _, region = case.language.replace("_", "-").partition("-")
+    if region and base.lower() in defaults.languages:
+        try:
+            Locale.parse(case.language.replace("-", "_"))
+        except (ValueError, UnknownLocaleError):
+            return [(("language",), f"'{case.language}' is not a locale Babel knows")]
         return []
     available = ", ".join(sorted(defaults.languages))
     return [(("language",), f"no page templates in '{case.language}'; available: {available}")]
