@@ -84,7 +84,12 @@ def test_calendar_has_every_date_with_a_reminder(built: Project) -> None:
         (dt.date(2026, 12, 15), "Deadline: Bank portal"),
         (dt.date(2027, 1, 15), "Last day to download: Payroll 2019-2025"),
         (dt.date(2027, 1, 31), "Last day to download 2 documents"),
-        (dt.date(2027, 1, 31), "Example Partners deletes all copies of your data"),
+        (dt.date(2026, 12, 20), "Payment due: invoice 2026-101"),
+        (
+            dt.date(2027, 1, 31),
+            "Example Partners: deletion of your data, except the records the law requires us "
+            "to keep",
+        ),
     }
     (shared_day,) = [e for e in calendar.walk("VEVENT") if "2 documents" in str(e["summary"])]
     assert str(shared_day["description"]) == "General ledger 2025\nScans", "one entry names both"
