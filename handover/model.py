@@ -174,8 +174,8 @@ class Payment(CaseModel):
     """How to pay an open invoice: a bank transfer, a payment page, or both."""
 
     iban: Iban | None = Field(None, description="Account to pay to (IBAN).")
-    bic: Annotated[str, StringConstraints(pattern=r"^[A-Z0-9]{8}([A-Z0-9]{3})?$")] | None = (
-        Field(None, description="The bank's BIC (SWIFT), for payments from abroad.")
+    bic: Annotated[str, StringConstraints(pattern=r"^[A-Z0-9]{8}([A-Z0-9]{3})?$")] | None = Field(
+        None, description="The bank's BIC (SWIFT), for payments from abroad."
     )
     recipient: Text | None = Field(None, description="Account holder; default: the firm.")
     reference: Annotated[str, StringConstraints(pattern=r"^[0-9]{1,10}$")] | None = Field(

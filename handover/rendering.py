@@ -18,6 +18,7 @@ import html
 import io
 import json
 import mimetypes
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache, lru_cache
@@ -241,8 +242,10 @@ class PageView:
         if self.phase == "deleted":
             return found
         for account in case.accounts:
-            if account.by and not account.done and any(
-                step.who == "you" for step in account.step_items
+            if (
+                account.by
+                and not account.done
+                and any(step.who == "you" for step in account.step_items)
             ):
                 found.append(NextAction(account.by, "account", account.system, "accounts"))
         for view in self.documents:
@@ -365,9 +368,9 @@ def _formatters(language: str) -> dict[str, Callable[..., str]]:
     locale = Locale.parse(language.replace("-", "_"))
     pattern = LONG_DATES.get(locale.language, "long")
     return {
-        #: No-break spaces: a date never splits across lines ("31. prosince 2026").
+        #: Czech typography: a no-break space after the day's dot ("31.\u00a0prosince 2026").
         "date": lru_cache(4096)(
-            lambda day: dates.format_date(day, format=pattern, locale=locale).replace(" ", "\u00a0")
+            lambda day: _day_dot(dates.format_date(day, format=pattern, locale=locale), locale)
         ),
         "short_date": lru_cache(4096)(
             lambda day: dates.format_date(day, format="short", locale=locale)
@@ -378,6 +381,13 @@ def _formatters(language: str) -> dict[str, Callable[..., str]]:
         #: "A, B and C" as the language writes a list (the places a deletion cleared).
         "join_list": lambda items: lists.format_list(list(items), locale=locale),
     }
+
+
+def _day_dot(text: str, locale: Locale) -> str:
+    """ "31. prosince" keeps the day with its month: a no-break space after the day's dot."""
+    if locale.language not in {"cs", "sk"}:
+        return text
+    return re.sub(r"^(\d{1,2})\. ", "\\1.\u00a0", text)
 
 
 #: Where CLDR's long date is not what a native reader expects in a letter.

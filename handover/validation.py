@@ -13,12 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from babel import Locale, UnknownLocaleError
 from pydantic import BaseModel, ValidationError
 
 from handover.deletions import Deletion, PurgeRun, deleted_files, read_deletion_record
 from handover.loading import SourceDocument
-from babel import Locale, UnknownLocaleError
-
 from handover.model import AccessMode, Case, Document
 from handover.problems import FieldPath, Problem, format_field_path
 
@@ -57,7 +56,11 @@ class ClientCase:
 
     def offers(self, document: Document, today: dt.date) -> bool:
         """The page offers a document up to and including its last day, which is never
-        after the deletion date (validated), so nothing is offered once data is deleted."""
+        after the deletion date (validated), so nothing is offered once data is deleted.
+        Under a legal hold nothing is deleted: a document whose last day is the deletion
+        date stays on offer while the hold lasts."""
+        if self.case.legal_hold and document.available_until is None:
+            return True
         return today <= self.available_until(document)
 
     #: Pinned documents fetched from the document store: file -> verified cached copy.
