@@ -299,7 +299,7 @@ def test_forty_days_on_no_stale_countdown_and_no_link_past_its_day(
         page.clock.set_fixed_time(f"{reader_day.isoformat()}T10:00:00")
         page.goto(url_of(link, base))
         unlock(page, link)
-        language = page.locator("article").get_attribute("lang")
+        language = page.locator("article[data-handover-page]").get_attribute("lang")
         # Each countdown is worded for the reader's day, not the build's.
         days = page.locator(".handover-days").evaluate_all(
             "els => els.map(el => [el.dataset.day, el.textContent])"
@@ -385,12 +385,10 @@ def test_edit_and_rebuild_moves_no_tick_and_keeps_calendar_uids(
     # Staff add a step above it and drop the past date (the early export), then rebuild.
     edited = textwrap.dedent(STABLE_CASE)
     edited = edited.replace(
-        "      - title: Early export\n        file: documents/early.csv\n"
-        "        available_until: 2026-12-05\n",
+        "  - title: Early export\n    file: documents/early.csv\n    available_until: 2026-12-05\n",
         "",
-    ).replace(
-        "        steps:\n", "        steps:\n          - Download the last statement.\n"
-    )
+    ).replace("    steps:\n", "    steps:\n      - Download the last statement.\n")
+    assert edited.count("Early export") == 0 and "Download the last statement" in edited
     project.write_case("stable", edited, files)
     assert project.run("build", "--today", "2026-12-01").exit_code == 0
     after = calendar_uids(project)
