@@ -157,7 +157,10 @@ class Account(CaseModel):
     @property
     def step_items(self) -> list[Step]:
         """Every step as a ``Step``: a plain string is the client's own."""
-        return [Step(text=step) if isinstance(step, str) else step for step in self.steps]
+        return [
+            Step(text=step, who="you", id=None) if isinstance(step, str) else step
+            for step in self.steps
+        ]
 
 
 class Contact(CaseModel):

@@ -219,7 +219,8 @@ def test_focus_ring_is_visible_on_every_kind_of_control(
 
     def ring(selector: str) -> tuple[str, float]:
         style = page.locator(selector).evaluate(
-            "el => [getComputedStyle(el).outlineStyle, parseFloat(getComputedStyle(el).outlineWidth)]"
+            "el => [getComputedStyle(el).outlineStyle,"
+            " parseFloat(getComputedStyle(el).outlineWidth)]"
         )
         return style[0], style[1]
 
@@ -260,7 +261,10 @@ def test_keyboard_only_unlock_tick_and_download(
     page.locator("article[data-handover-page]").wait_for()
     assert page.evaluate("document.activeElement.tagName") == "H1", "focus on the heading"
     page.wait_for_function("document.querySelector('[data-handover-announce]').textContent")
-    assert page.locator("[data-handover-announce]").inner_text() == "Vaše stránka s předáním je otevřená."
+    assert (
+        page.locator("[data-handover-announce]").inner_text()
+        == "Vaše stránka s předáním je otevřená."
+    )
     # Tab until the first step's checkbox, then tick it with the space bar.
     for _ in range(80):
         page.keyboard.press("Tab")
@@ -283,7 +287,10 @@ def test_keyboard_only_unlock_tick_and_download(
     saved = tmp_path / info.value.suggested_filename
     info.value.save_as(saved)
     assert saved.name == name
-    assert saved.read_bytes() == (REPO / "cases" / "novak-ucetnictvi" / "documents" / name).read_bytes()
+    assert (
+        saved.read_bytes()
+        == (REPO / "cases" / "novak-ucetnictvi" / "documents" / name).read_bytes()
+    )
 
 
 def test_forty_days_on_no_stale_countdown_and_no_link_past_its_day(
