@@ -125,9 +125,9 @@ class NextAction:
 def step_id(account: Account, step: Step) -> str:
     """What a tick is stored under: the step's own ``id``, or its account and wording, so
     a tick never moves to another step, and a reworded step starts unticked."""
-    if step.id:
-        return "id:" + step.id
-    return hashlib.sha256(f"{account.system}\n{step.text}".encode()).hexdigest()[:16]
+    key = f"id\n{step.id}" if step.id else f"{account.system}\n{step.text}"
+    # Hex only: case text never lands in an id or attribute as it was written.
+    return hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
 def plain_text(markdown: str) -> str:
