@@ -14,6 +14,7 @@ import textwrap
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import icalendar
 import pytest
@@ -414,3 +415,38 @@ def test_edit_and_rebuild_moves_no_tick_and_keeps_calendar_uids(
     assert page.get_by_role("checkbox", name="Remove the firm's bank user.").is_checked()
     assert not page.get_by_role("checkbox", name="Download the last statement.").is_checked()
     assert not page.get_by_role("checkbox", name="Log in as administrator.").is_checked()
+
+
+def test_receipt_email_lists_the_downloaded_files_and_the_page_remembers_it(
+    example_links: dict[str, dict[str, Any]],  # noqa: F811
+    base: str,
+    contexts: Callable[..., Any],
+) -> None:
+    link = example_links["novak-ucetnictvi"]
+    context = contexts()
+    page = context.new_page()
+    page.goto(url_of(link, base))
+    page.locator("#handover-reveal").check()
+    assert page.locator("#handover-passphrase").get_attribute("type") == "text", "show toggle"
+    unlock(page, link)
+    with page.expect_download():
+        page.locator('a[download][href="files/documents/dph-priznani-2025.pdf"]').click()
+    receipt = page.locator("[data-handover-receipt]")
+    assert receipt.get_attribute("href", timeout=1000).startswith(
+        "mailto:petr.svoboda@example-partners.example?"
+    )
+    receipt.evaluate("a => a.addEventListener('click', e => e.preventDefault())")
+    receipt.click()
+    body = unquote(receipt.get_attribute("href").split("&body=")[1])
+    assert body.startswith("Vážená paní, vážený pane,\n\npotvrzujeme, že jsme převzali")
+    assert body.endswith("Soubory stažené v tomto prohlížeči:\n- dph-priznani-2025.pdf")
+    note = page.locator("[data-handover-receipt-sent]")
+    assert note.is_visible() and note.inner_text().startswith("Potvrzení jste odeslali dne ")
+    again = context.new_page()
+    again.goto(url_of(link, base))
+    unlock(again, link)
+    assert again.locator("[data-handover-receipt-sent]").is_visible(), "remembered locally"
+    kinds = again.locator(".handover-next__item:visible").evaluate_all(
+        "items => items.map(i => i.dataset.nextKind)"
+    )
+    assert "receipt" not in kinds
