@@ -336,6 +336,8 @@ def test_forty_days_on_no_stale_countdown_and_no_link_past_its_day(
             row = page.get_by_role("row").filter(has_text="Mzdový archiv 2020–2026")
             assert row.locator("a").count() == 0
             assert "Ke stažení bylo do 15.\xa0prosince 2026" in row.inner_text()
+            badges = page.locator(".handover-badge--ended").all_inner_texts()
+            assert badges and all(b == "Ukončeno 31.\xa0prosince 2026" for b in badges), badges
             overdue = page.locator(".handover-overdue")
             assert overdue.count() >= 1 and "po termínu" in overdue.first.inner_text()
 

@@ -55,6 +55,10 @@
         deadline.appendChild(label);
       }
     });
+    /* Wording in the future tense turns to the past once its day has gone by. */
+    root.querySelectorAll("[data-after][data-then]").forEach(function (el) {
+      if (el.getAttribute("data-after") < today) el.textContent = el.getAttribute("data-then");
+    });
     /* A document past its last day: no link, whatever day the page was built. */
     root.querySelectorAll("tr[data-until]").forEach(function (row) {
       if (row.getAttribute("data-until") >= today) return;
