@@ -94,10 +94,13 @@ def calendar_bytes(view: PageView, events: list[dict[str, Any]]) -> bytes:
     calendar.add("method", "PUBLISH")
     calendar.add("x-wr-calname", view.firm["name"])
     stamp = dt.datetime.combine(view.today, dt.time(0, 0), tzinfo=dt.UTC)
-    for index, item in enumerate(events):
+    for item in events:
         day = dt.date.fromisoformat(item["date"])
         event = icalendar.Event()
-        uid = hashlib.sha256(f"{view.case.id}/{index}/{item['summary']}".encode()).hexdigest()[:32]
+        # Keyed by what the event is, never by its position: when another event drops out
+        # or is added, this one keeps its UID and a re-import updates instead of duplicating.
+        key = item.get("key") or item["summary"]
+        uid = hashlib.sha256(f"{view.case.id}/{key}".encode()).hexdigest()[:32]
         event.add("uid", f"{uid}@handover")
         event.add("dtstamp", stamp)
         event.add("dtstart", day)

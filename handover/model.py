@@ -166,6 +166,10 @@ Amount = Annotated[
 AccessMode = Literal["link", "passphrase", "link+passphrase"]
 ServiceStatus = Literal["ended", "transferred", "continues"]
 AccountAction = Literal["revoke-our-access", "transfer-to-you", "closed", "stays-with-you"]
+StepOwner = Literal["you", "we", "fact"]
+Iban = Annotated[
+    str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Z]{2}[0-9]{2}[A-Z0-9 ]{11,36}$")
+]
 
 
 class CaseModel(BaseModel):
@@ -178,6 +182,11 @@ class Client(CaseModel):
     name: Name = Field(description="The client's name as it appears on the page.")
     contact: Name | None = Field(None, description="The person the page addresses.")
     email: Email | None = Field(None, description="The contact's e-mail address.")
+    salutation: Text | None = Field(
+        None,
+        description="The greeting, printed as written (e.g. Vážená paní Nováková, or Sehr "
+        "geehrte Frau Hoffmann); default: the language's formal greeting without a name.",
+    )
 
 
 class Service(CaseModel):
@@ -230,6 +239,22 @@ class Document(CaseModel):
         return self
 
 
+class Step(CaseModel):
+    """One step of an account handover, with who takes it."""
+
+    text: Markdown = Field(description="The step, Markdown.")
+    who: StepOwner = Field(
+        "you",
+        description="you (the client ticks it off), we (the firm does it) or fact "
+        "(nothing to do, for information).",
+    )
+    id: Text | None = Field(
+        None,
+        description="Keeps the client's tick when the wording changes; default: derived from "
+        "the account and the wording, so a reworded step loses its tick.",
+    )
+
+
 class Account(CaseModel):
     system: Name = Field(description="The system, portal or login concerned.")
     action: AccountAction = Field(
@@ -241,9 +266,19 @@ class Account(CaseModel):
         description="true once the handover of this account is complete: the page shows it "
         "done, and its deadline no longer counts as due or overdue.",
     )
-    steps: list[Markdown] = Field(
-        default_factory=list, description="What to do, one Markdown string per step."
+    steps: list[Markdown | Step] = Field(
+        default_factory=list,
+        description="What to do, one per step: Markdown (a step for the client) or "
+        "`{text, who, id}`.",
     )
+
+    @property
+    def step_items(self) -> list[Step]:
+        """Every step as a ``Step``: a plain string is the client's own."""
+        return [
+            Step(text=step, who="you", id=None) if isinstance(step, str) else step
+            for step in self.steps
+        ]
 
 
 class Contact(CaseModel):
@@ -256,6 +291,29 @@ class Contact(CaseModel):
 Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
 
 
+class Payment(CaseModel):
+    """How to pay an open invoice: a bank transfer, a payment page, or both."""
+
+    iban: Iban | None = Field(None, description="Account to pay to (IBAN).")
+    bic: Annotated[str, StringConstraints(pattern=r"^[A-Z0-9]{8}([A-Z0-9]{3})?$")] | None = Field(
+        None, description="The bank's BIC (SWIFT), for payments from abroad."
+    )
+    recipient: Text | None = Field(None, description="Account holder; default: the firm.")
+    reference: Annotated[str, StringConstraints(pattern=r"^[0-9]{1,10}$")] | None = Field(
+        None, description="Variable symbol (CZ, SK): up to 10 digits."
+    )
+    message: Text | None = Field(
+        None, description="Payment reference or message for the recipient."
+    )
+    url: WebUrl | None = Field(None, description="A page where the invoice can be paid online.")
+
+    @model_validator(mode="after")
+    def _iban_or_url(self) -> Payment:
+        if self.iban is None and self.url is None:
+            raise PydanticCustomError("iban_or_url", "give `iban`, `url` or both")
+        return self
+
+
 class Invoice(CaseModel):
     number: Name = Field(description="Invoice number as printed on it.")
     amount: Amount = Field(
@@ -265,6 +323,9 @@ class Invoice(CaseModel):
     due: IsoDate = Field(description="Due date.")
     status: Literal["open", "paid"] = Field(description="open or paid; open ones are highlighted.")
     url: WebUrl | None = Field(None, description="Where to view or pay it.")
+    payment: Payment | None = Field(
+        None, description="Payment details shown next to an open invoice, with a QR code."
+    )
 
 
 class Support(CaseModel):
@@ -355,6 +416,11 @@ class Case(CaseModel):
     support: Support | None = Field(None, description="A paid support offer after the end.")
     successor: Successor | None = Field(None, description="The provider the files went to.")
     feedback: Feedback | None = Field(None, description="How to give feedback on leaving.")
+    receipt_url: WebUrl | None = Field(
+        None,
+        description="A form the firm uses for confirmations, offered besides the e-mail "
+        "confirmation.",
+    )
     acknowledged: Acknowledged | None = Field(
         None, description="Staff record here when the client confirmed receipt."
     )

@@ -55,6 +55,7 @@ from handover.sanitising import markup_warnings
 from handover.sealing import ACCESS_MODES, Seal, fill_shell, make_seals
 from handover.settings import Run, Settings
 from handover.shell import harden, refused_settings
+from handover.steps import step_warnings
 from handover.store import fetch_documents, open_store
 from handover.validation import ClientCase, FirmDefaults
 
@@ -204,7 +205,7 @@ class HandoverPlugin(BasePlugin[HandoverConfig]):
         except ProblemsFound as problems:
             raise PluginError(problems.report()) from None
         for case in cases:
-            for warning in markup_warnings(case):
+            for warning in [*markup_warnings(case), *step_warnings(case)]:
                 log.warning(str(warning))
         seals = self.seal_cases(config, cases)
         today = self.settings(config).build_day()

@@ -13,9 +13,12 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
+import html
 import io
 import json
 import mimetypes
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache, lru_cache
@@ -24,6 +27,9 @@ from typing import Any, Literal
 from urllib.parse import quote
 
 import jinja2
+import nh3
+import segno
+import segno.helpers
 from babel import Locale, dates, lists, numbers, units
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
@@ -32,7 +38,7 @@ from markupsafe import Markup
 
 from handover.deletions import Deletion, DeletionRecord, Place
 from handover.files import FactsOf, FileFacts, file_facts
-from handover.model import Document
+from handover.model import Account, Document, Invoice, Step
 from handover.sanitising import markdown_html, markdown_inline
 from handover.validation import ClientCase
 
@@ -107,6 +113,83 @@ class Artifacts:
 
 
 @dataclass(frozen=True)
+class NextAction:
+    """One dated thing for the client to do, for the "Next steps" panel."""
+
+    day: dt.date
+    kind: Literal["account", "download", "invoice", "receipt"]
+    what: str
+    anchor: str
+
+
+def step_id(account: Account, step: Step) -> str:
+    """What a tick is stored under: the step's own ``id``, or its account and wording, so
+    a tick never moves to another step, and a reworded step starts unticked."""
+    key = f"id\n{step.id}" if step.id else f"{account.system}\n{step.text}"
+    # Hex only: case text never lands in an id or attribute as it was written.
+    return hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
+def plain_text(markdown: str) -> str:
+    """Markdown as plain text (for calendar descriptions): formatting marks dropped."""
+    return html.unescape(nh3.clean(markdown_inline(markdown), tags=set())).strip()
+
+
+def payment_code(invoice: Invoice, recipient: str) -> segno.QRCode | None:
+    """A payment QR code, where a standard exists for the currency: SPAYD (Czech banks'
+    "QR Platba") for CZK, the EPC's SEPA credit transfer (EPC069-12) for EUR."""
+    payment = invoice.payment
+    if invoice.status != "open" or payment is None or payment.iban is None:
+        return None
+    iban = payment.iban.replace(" ", "")
+    name = payment.recipient or recipient
+    if invoice.currency == "EUR":
+        return segno.helpers.make_epc_qr(
+            name=name[:70],
+            iban=iban,
+            amount=invoice.amount,
+            text=(payment.message or invoice.number)[:140],
+            bic=payment.bic,
+        )
+    if invoice.currency == "CZK":
+        return segno.make(spayd(invoice, iban, name), error="m")
+    return None
+
+
+def spayd(invoice: Invoice, iban: str, name: str) -> str:
+    """Short Payment Descriptor (SPAYD 1.0, the Czech Banking Association's format)."""
+    payment = invoice.payment
+    assert payment is not None
+    fields = [
+        "SPD",
+        "1.0",
+        f"ACC:{iban}" + (f"+{payment.bic}" if payment.bic else ""),
+        f"AM:{invoice.amount:.2f}",
+        "CC:CZK",
+        f"DT:{invoice.due.strftime('%Y%m%d')}",
+    ]
+    if payment.reference:
+        fields.append(f"X-VS:{payment.reference}")
+    fields.append(f"RN:{_spayd_text(name)[:35]}")
+    fields.append(f"MSG:{_spayd_text(payment.message or invoice.number)[:60]}")
+    return "*".join(fields)
+
+
+def _spayd_text(text: str) -> str:
+    """SPAYD values may not contain "*" (the separator); the spec escapes it as %2A."""
+    return text.replace("%", "%25").replace("*", "%2A")
+
+
+def payment_qr(invoice: Invoice, recipient: str) -> Markup | None:
+    """The QR code as inline SVG (paths only: no script, no style attribute, no request)."""
+    qr = payment_code(invoice, recipient)
+    if qr is None:
+        return None
+    svg = qr.svg_inline(scale=3, border=4, svgclass=None, lineclass=None, omitsize=False)
+    return Markup(svg.replace("<svg ", '<svg aria-hidden="true" focusable="false" ', 1))
+
+
+@dataclass(frozen=True)
 class PageView:
     """Everything the page template needs for one client on one day."""
 
@@ -150,6 +233,32 @@ class PageView:
         """Documents the law keeps that have not been purged yet: the exception the
         deletion statement names."""
         return [view for view in self.retained if view.deletion is None]
+
+    def next_actions(self) -> list[NextAction]:
+        """Every dated thing the client has to do, soonest first: the page shows the first
+        three still open, and the browser recomputes which those are on the reader's day."""
+        case = self.case.case
+        found: list[NextAction] = []
+        if self.phase == "deleted":
+            return found
+        for account in case.accounts:
+            if (
+                account.by
+                and not account.done
+                and any(step.who == "you" for step in account.step_items)
+            ):
+                found.append(NextAction(account.by, "account", account.system, "accounts"))
+        for view in self.documents:
+            if view.available and view.document.available_until and not case.legal_hold:
+                found.append(
+                    NextAction(view.available_until, "download", view.document.title, "documents")
+                )
+        for invoice in case.invoices:
+            if invoice.status == "open":
+                found.append(NextAction(invoice.due, "invoice", invoice.number, "invoices"))
+        if not case.acknowledged and self.artifacts is not None:
+            found.append(NextAction(case.service_end, "receipt", "", "receipt"))
+        return sorted(found, key=lambda action: (action.day, action.kind, action.what))
 
     def with_artifacts(self, artifacts: Artifacts) -> PageView:
         return dataclasses.replace(self, artifacts=artifacts)
@@ -224,6 +333,9 @@ class Renderer:
         self.env.filters["markdown_inline"] = lambda text: Markup(markdown_inline(text or ""))
         # Text for a URL (a mail subject): quoted from what it says, not from its HTML.
         self.env.filters["urlquote"] = lambda text: quote(Markup(text).unescape(), safe="")
+        self.env.filters["plain"] = plain_text
+        self.env.globals["step_id"] = step_id
+        self.env.globals["payment_qr"] = payment_qr
 
     def languages(self) -> set[str]:
         """English (the templates' own words) plus every language with a catalog."""
@@ -234,7 +346,9 @@ class Renderer:
 
     def render_page(self, view: PageView) -> str:
         """The client's content as HTML, table of contents included: what gets encrypted."""
-        return self.render(PAGE_TEMPLATE, view.case.language, view=view, case=view.case.case)
+        page = self.render(PAGE_TEMPLATE, view.case.language, view=view, case=view.case.case)
+        # A Russian date ends in "г." ; a sentence ending in a date must not add a second dot.
+        return page.replace("г..", "г.")
 
     def calendar_events(self, view: PageView) -> list[dict[str, Any]]:
         """The dates worth a reminder, worded in the page's language."""
@@ -253,8 +367,12 @@ def _formatters(language: str) -> dict[str, Callable[..., str]]:
     """Babel's formatting per locale; dates and sizes repeat across pages, so results are
     remembered (formatting a date costs about as much as rendering a short paragraph)."""
     locale = Locale.parse(language.replace("-", "_"))
+    pattern = LONG_DATES.get(locale.language, "long")
     return {
-        "date": lru_cache(4096)(lambda day: dates.format_date(day, format="long", locale=locale)),
+        #: Czech typography: a no-break space after the day's dot ("31.\u00a0prosince 2026").
+        "date": lru_cache(4096)(
+            lambda day: _day_dot(dates.format_date(day, format=pattern, locale=locale), locale)
+        ),
         "short_date": lru_cache(4096)(
             lambda day: dates.format_date(day, format="short", locale=locale)
         ),
@@ -266,17 +384,29 @@ def _formatters(language: str) -> dict[str, Callable[..., str]]:
     }
 
 
+def _day_dot(text: str, locale: Locale) -> str:
+    """ "31. prosince" keeps the day with its month: a no-break space after the day's dot."""
+    if locale.language not in {"cs", "sk"}:
+        return text
+    return re.sub(r"^(\d{1,2})\. ", "\\1.\u00a0", text)
+
+
+#: Where CLDR's long date is not what a native reader expects in a letter.
+LONG_DATES = {"vi": "d 'tháng' M 'năm' y"}
+
+
 def _filesize(size: int, locale: Locale) -> str:
-    for unit, factor in (("gigabyte", 1e9), ("megabyte", 1e6), ("kilobyte", 1e3)):
+    """Kilobytes at least ("0.7 kB", never "707 byte"), number and unit never split."""
+    for unit, factor in (("gigabyte", 1e9), ("megabyte", 1e6)):
         if size >= factor:
             return _unit(round(size / factor, 1), f"digital-{unit}", locale)
-    return _unit(size, "digital-byte", locale)
+    return _unit(max(round(size / 1e3, 1), 0.1), "digital-kilobyte", locale)
 
 
 @lru_cache(4096)
 def _unit(value: float, unit: str, locale: Locale) -> str:
     """Rounded sizes repeat across files and pages; Babel's unit formatting is slow."""
-    return units.format_unit(value, unit, "short", locale=locale)
+    return units.format_unit(value, unit, "short", locale=locale).replace(" ", "\u00a0")
 
 
 def _catalog_languages(templates_dir: Path) -> list[str]:
@@ -291,11 +421,19 @@ def _catalog_languages(templates_dir: Path) -> list[str]:
 
 
 def _translations(search_path: list[Path], language: str) -> NullTranslations:
-    for folder in search_path:
-        po = folder / "locales" / language / "LC_MESSAGES" / "messages.po"
-        if po.is_file():
-            return _compiled_catalog(po, language, po.stat().st_mtime_ns)
+    """The language's catalog; a regional locale (de-AT, en-GB) takes its base
+    language's wording, while dates and money follow the region."""
+    for name in dict.fromkeys([language, base_language(language)]):
+        for folder in search_path:
+            po = folder / "locales" / name / "LC_MESSAGES" / "messages.po"
+            if po.is_file():
+                return _compiled_catalog(po, name, po.stat().st_mtime_ns)
     return NullTranslations()
+
+
+def base_language(language: str) -> str:
+    """``de`` for ``de-AT``: where the wording of a regional locale comes from."""
+    return language.replace("_", "-").split("-")[0].lower()
 
 
 @cache

@@ -18,6 +18,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
+from babel import Locale, UnknownLocaleError
 from pydantic import BaseModel, ValidationError
 
 from handover.deletions import RECORD_FILE, Deletion, PurgeRun, deleted_files, read_deletion_record
@@ -62,7 +63,11 @@ class ClientCase:
 
     def offers(self, document: Document, today: dt.date) -> bool:
         """The page offers a document up to and including its last day, which is never
-        after the deletion date (validated), so nothing is offered once data is deleted."""
+        after the deletion date (validated), so nothing is offered once data is deleted.
+        Under a legal hold nothing is deleted: a document whose last day is the deletion
+        date stays on offer while the hold lasts."""
+        if self.case.legal_hold and document.available_until is None:
+            return True
         return today <= self.available_until(document)
 
     #: Pinned documents fetched from the document store: file -> verified cached copy.
@@ -201,7 +206,16 @@ def _located(source: SourceDocument, path: FieldPath, message: str) -> Problem:
 
 
 def _check_language(case: ClientCase, defaults: FirmDefaults) -> list[_Finding]:
+    """A regional locale (en-GB, de-AT, pt-BR) takes its base language's wording and
+    formats dates and money by region: it needs the base language and a known region."""
     if case.language in defaults.languages:
+        return []
+    base, _, region = case.language.replace("_", "-").partition("-")
+    if region and base.lower() in defaults.languages:
+        try:
+            Locale.parse(case.language.replace("-", "_"))
+        except (ValueError, UnknownLocaleError):
+            return [(("language",), f"'{case.language}' is not a locale Babel knows")]
         return []
     available = ", ".join(sorted(defaults.languages))
     return [(("language",), f"no page templates in '{case.language}'; available: {available}")]

@@ -40,6 +40,10 @@ FIXED: dict[str, Any] = {
     "done": False,
     # A pin must be the document's real hash (it cannot carry a marker, nor name anyone).
     "sha256": None,
+    # Bank details have a fixed shape (they go into the payment QR code as they are).
+    "iban": "CZ65 0800 0000 1920 0014 5399",
+    "bic": "GIBACZPX",
+    "reference": "1234567890",
 }
 #: Pairs of fields of which a case gives exactly one: variant 0 keeps the first.
 EXCLUSIVE = {"Document": ("file", "url"), "Feedback": ("url", "email")}
@@ -146,13 +150,14 @@ def _sample(annotation: Any, metadata: list[Any], markers: Markers, variant: int
         base, *extra = get_args(annotation)
         return _sample(base, metadata + list(extra), markers, variant, name)
     if origin in (Union, types.UnionType):
-        (inner,) = [a for a in get_args(annotation) if a is not type(None)]
+        members = [a for a in get_args(annotation) if a is not type(None)]
+        inner = members[variant % len(members)]  # each form of a union, across the variants
         return _sample(inner, metadata, markers, variant, name)
     if origin is list:
         (item,) = get_args(annotation)
         if isinstance(item, type) and issubclass(item, BaseModel):
             return [_sample_model(item, markers, v) for v in (0, 1)]
-        return [_sample(item, metadata, markers, variant, name) for _ in range(2)]
+        return [_sample(item, metadata, markers, v, name) for v in (0, 1)]
     if origin is Literal:
         return get_args(annotation)[0]
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):

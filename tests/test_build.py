@@ -59,24 +59,24 @@ def test_page_shows_everything_the_client_needs(project: Project) -> None:
     html = build(project, "2026-12-01")
     for text in [
         "Dated Client GmbH",
-        "Dear Dora Dated,",
+        "Dear Sir or Madam,",
         "December 31, 2026",  # service end
         "January 31, 2027",  # deletion date
         "in 30 days",
         "Quarterly audit",
         "Audit of the yearly accounts",
         "Four clean audits",
-        "Transferred",
+        "Moves to your new provider on January 15, 2027",
         "Early report",
         hashlib.sha256(FILES["documents/ledger.csv"]).hexdigest(),
-        "We remove our access",
+        "Our access ends",
         "<strong>administrator</strong>",
         "Petra Contact",
         "mailto:petra@firm.example",
         "When your data is deleted",
     ]:
         assert text in html, text
-    assert '<nav class="handover-toc"' in html
+    assert '<details class="handover-toc">' in html
 
 
 def test_documents_are_published_next_to_the_page(project: Project) -> None:
@@ -95,7 +95,7 @@ def test_document_past_its_date_is_removed_from_the_site(project: Project) -> No
     _, files = sealed.open_page(project.site, "dated")
     assert "files/documents/ledger.csv" in files
     assert "files/documents/early.pdf" not in files
-    assert "Removed on January 10, 2027" in html
+    assert "Could be downloaded until January 10, 2027" in html
     assert 'href="files/documents/early.pdf"' not in html
 
 

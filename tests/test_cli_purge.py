@@ -135,7 +135,7 @@ def certificate(project: Project) -> tuple[str, bytes]:
 
 def test_page_shows_the_deletion_certificate(purged: Project) -> None:
     html, data = certificate(purged)
-    assert "Deletion certificate" in html
+    assert "Proof of deletion" in html
     assert hashlib.sha256(LEDGER).hexdigest() in html
     signed = json.loads(data)
     assert signed["client"] == {"id": "purged", "name": "Purged Client GmbH"}

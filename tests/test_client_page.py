@@ -84,7 +84,12 @@ def test_calendar_has_every_date_with_a_reminder(built: Project) -> None:
         (dt.date(2026, 12, 15), "Deadline: Bank portal"),
         (dt.date(2027, 1, 15), "Last day to download: Payroll 2019-2025"),
         (dt.date(2027, 1, 31), "Last day to download 2 documents"),
-        (dt.date(2027, 1, 31), "Example Partners deletes all copies of your data"),
+        (dt.date(2026, 12, 20), "Payment due: invoice 2026-101"),
+        (
+            dt.date(2027, 1, 31),
+            "Example Partners: deletion of your data, except the records the law requires us "
+            "to keep",
+        ),
     }
     (shared_day,) = [e for e in calendar.walk("VEVENT") if "2 documents" in str(e["summary"])]
     assert str(shared_day["description"]) == "General ledger 2025\nScans", "one entry names both"
@@ -125,7 +130,7 @@ def test_page_shows_the_manifest_fingerprint_and_how_to_verify(built: Project) -
     html = page(built)
     assert hashlib.sha256(manifest).hexdigest() in html
     assert "<code>sha256sum FILE</code>" in html and "<code>Get-FileHash FILE</code>" in html
-    assert "Download all documents (ZIP" in html
+    assert "Download all documents as one ZIP file (" in html
 
 
 def test_retained_documents_are_told_apart_from_deleted_ones(built: Project) -> None:
@@ -137,7 +142,7 @@ def test_retained_documents_are_told_apart_from_deleted_ones(built: Project) -> 
     )
     assert "every copy" not in html
     assert (
-        "<strong>Payroll 2019-2025</strong>: kept until December 31, 2036 because of the "
+        "<strong>Payroll 2019-2025</strong>: kept until December 31, 2036; legal basis: the "
         "statutory 10-year bookkeeping duty" in html
     )
 
@@ -146,9 +151,15 @@ def test_legal_hold_stops_deletion_and_says_so(project: Project) -> None:
     project.write_case("complete", "legal_hold: true\n" + textwrap.dedent(FULL_CASE), FILES)
     project.run("build", "--today", "2027-03-01")
     html = page(project)
-    assert "Legal hold" in html and "Suspended: legal hold" in html
+    assert "Legal hold" in html and "On hold for legal reasons" in html
     assert "Deletion confirmed" not in html
     assert "deletes every copy" not in html
+    # Nothing contradicts the hold: no document claims a last day that is the deletion date.
+    assert "Available while deletion is on hold" in html
+    assert "Last day to download: January 31, 2027" not in html
+    calendar = icalendar.Calendar.from_ical(download(project, ".ics"))
+    summaries = [str(event["summary"]) for event in calendar.walk("VEVENT")]
+    assert not any("deletion" in s.lower() or "2 documents" in s for s in summaries), summaries
 
 
 def test_retain_date_before_deletion_is_rejected(project: Project) -> None:
@@ -175,10 +186,10 @@ def test_closing_sections_render_when_present(built: Project) -> None:
     for text in [
         "What we achieved together",
         "Cut closing time from 15 to 5 days",
-        "Your new provider",
+        "Who takes over from us",
         "Newco Accounting",
         "Ledgers 2019-2025",
-        "Support after the handover",
+        "Paid support after the handover",
         "90 EUR per hour",
         "Tell us how we did",
         "https://survey.example.com/exit",
@@ -189,11 +200,15 @@ def test_closing_sections_render_when_present(built: Project) -> None:
 def test_confirm_receipt_is_a_prefilled_email_with_the_fingerprint(built: Project) -> None:
     html = page(built)
     fingerprint = hashlib.sha256(download(built, "-manifest.json")).hexdigest()
-    start = html.index('href="mailto:hello@example-partners.example?subject=')
-    href = html[start + 6 : html.index('"', start + 6)].replace("&amp;", "&")
+    receipt = html[html.index("data-handover-receipt ") :]
+    start = receipt.index('href="mailto:')
+    href = receipt[start + 6 : receipt.index('"', start + 6)].replace("&amp;", "&")
+    assert href.startswith("mailto:petr@firm.example?"), "to the case's contact, not the firm"
     query = parse_qs(urlparse(href).query)
     assert unquote(query["subject"][0]) == "Handover received: Complete Client s.r.o."
-    assert fingerprint in query["body"][0]
+    body = query["body"][0]
+    assert body.startswith("Dear Sir or Madam,\n\nWe confirm that we received the handover.")
+    assert fingerprint in body and body.endswith("Kind regards,\nComplete Client s.r.o.")
 
 
 def test_acknowledged_receipt_replaces_the_button(project: Project) -> None:
@@ -201,20 +216,20 @@ def test_acknowledged_receipt_replaces_the_button(project: Project) -> None:
     project.write_case("complete", case, FILES)
     project.run("build", "--today", "2026-12-03")
     html = page(project)
-    assert "Carla Complete confirmed receipt of this handover on December 2, 2026." in html
-    assert "Confirm receipt" not in html
+    assert "Receipt confirmed by Carla Complete on December 2, 2026." in html
+    assert "Confirm receipt by email" not in html and "data-handover-receipt " not in html
 
 
 def test_print_letterhead_names_firm_client_date_and_fingerprint(built: Project) -> None:
     html = page(built)
     assert '<div class="handover-print-only handover-letterhead">' in html
-    assert "Handover record for Complete Client s.r.o., generated on December 1, 2026." in html
+    assert "Handover record (Complete Client s.r.o.), correct as at December 1, 2026." in html
 
 
 def test_checklist_steps_and_deadlines_are_marked_for_the_browser(built: Project) -> None:
     html = page(built)
     assert 'data-due="2026-12-15"' in html
-    assert 'class="task-list-item"' in html
+    assert re.search(r'<input type="checkbox" id="handover-step-[0-9a-f]{16}" data-step=', html)
 
 
 def test_an_account_marked_done_shows_done_with_its_steps_ticked(project: Project) -> None:
@@ -226,7 +241,7 @@ def test_an_account_marked_done_shows_done_with_its_steps_ticked(project: Projec
     html = page(project)
     assert 'handover-badge--done">Done<' in html
     assert 'data-due="2026-12-15"' not in html
-    assert re.search(r"<input[^>]*checked[^>]*>\s*Remove user", html)
+    assert re.search(r"<input[^>]*checked[^>]*><label[^>]*>Remove user", html)
     calendar = icalendar.Calendar.from_ical(download(project, ".ics"))
     assert not [e for e in calendar.walk("VEVENT") if "Bank portal" in str(e["summary"])]
 

@@ -378,7 +378,7 @@ def test_a_real_mode_copy_of_the_example_portal_warns_with_file_and_line(tmp_pat
     result = project.run("validate")
     assert result.exit_code == 0
     assert (
-        "warning: cases/novak-ucetnictvi/case.yaml:41: documents[0].file: "
+        "warning: cases/novak-ucetnictvi/case.yaml:42: documents[0].file: "
         "documents/hlavni-kniha-2025.csv: client document is in the git history (tracked by git"
     ) in result.output
     assert "git filter-repo --invert-paths" in result.output

@@ -52,10 +52,10 @@ def open_page(browser: Any, base: str, path: str) -> Any:
 
 
 def unlock(page: Any, passphrase: str, remember: bool = False) -> None:
-    page.get_by_label("Passphrase").fill(passphrase)
+    page.get_by_label("Passphrase", exact=True).fill(passphrase)
     if remember:
-        page.get_by_label("Remember for this browser session").check()
-    page.get_by_role("button", name="Open").click()
+        page.get_by_label("Keep this page unlocked until I close this tab", exact=False).check()
+    page.get_by_role("button", name="Unlock page").click()
 
 
 def test_link_mode_opens_with_the_key_in_the_fragment(

@@ -129,8 +129,8 @@ def test_init_new_build_from_the_wheel_opens_in_chromium(
     path = links["acme"]["url"].removeprefix("https://handover.example.com/")
     page = browser.new_context().new_page()
     page.goto(f"{http_site(portal / 'site')}/{path}")
-    page.get_by_label("Passphrase").fill(links["acme"]["passphrase"])
-    page.get_by_role("button", name="Open").click()
+    page.get_by_label("Passphrase", exact=True).fill(links["acme"]["passphrase"])
+    page.get_by_role("button", name="Unlock page").click()
     page.get_by_role("heading", name="Acme Components s.r.o.").wait_for()
     page.context.close()
 

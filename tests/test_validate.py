@@ -69,7 +69,7 @@ def test_every_problem_of_every_case_is_reported_at_once(project: Project) -> No
     assert lines[-1] == "10 problems found."
     assert lines[:-1] == [
         "cases/first/case.yaml:3: client.nmae: unknown field; did you mean 'name'? "
-        "allowed here: name, contact, email",
+        "allowed here: name, contact, email, salutation",
         "cases/first/case.yaml:4: service_end: must be a real date written YYYY-MM-DD, "
         "e.g. 2026-12-31 (got '2026-02-30')",
         "cases/first/case.yaml:7: services[0].status: must be one of ended, transferred, "

@@ -305,8 +305,8 @@ def test_each_example_page_has_the_shell_of_a_minimal_twin(project: Project, mod
     twins = {}
     for client_id, example in examples.items():
         language = example.get("language", "en")
-        twins[client_id] = f"twin-{language}"
-        project.write_case(f"twin-{language}", case("Twin", language=language, access=mode))
+        twins[client_id] = f"twin-{language.lower()}"
+        project.write_case(twins[client_id], case("Twin", language=language, access=mode))
     assert len(set(twins.values())) >= 3
     assert project.run("build", "--today", "2026-11-22").exit_code == 0
     for client_id, twin in twins.items():

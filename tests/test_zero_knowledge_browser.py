@@ -100,6 +100,7 @@ def test_link_mode_reload_after_a_contents_link_opens_the_page(
     page.goto(f"{http_site(project.site)}/{path}")
     page.get_by_role("heading", name="Reload Ltd").wait_for()
     page.get_by_role("navigation", name="Contents").get_by_role("link", name="Who to ask").count()
+    page.locator(".handover-toc summary").click()  # the contents list is a disclosure
     page.get_by_role("link", name="When your data is deleted").click()
     assert "#k=" in page.url
     page.reload()
@@ -139,11 +140,11 @@ def test_handover_serve_reloads_open_pages_under_the_policy(
     project, _, url, _ = serving
     page = browser.new_page()
     page.goto(url)
-    page.get_by_label("Passphrase").wait_for()
+    page.get_by_label("Passphrase", exact=True).wait_for()
     page.evaluate("window.beforeEdit = true")
     page.wait_for_timeout(1500)  # the poller has seen the first build
     case = project.cases / "minimal" / "case.yaml"
     with page.expect_event("load", timeout=30_000):  # the poller reloads the page
         case.write_text(case.read_text().replace("Monthly payroll", "Quarterly payroll"))
     assert page.evaluate("window.beforeEdit") is None, "the page did not reload"
-    page.get_by_label("Passphrase").wait_for()
+    page.get_by_label("Passphrase", exact=True).wait_for()

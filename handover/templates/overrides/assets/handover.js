@@ -5,41 +5,111 @@
 (function () {
   "use strict";
 
-  /* What the open page does, sealed or not: ticks that persist, deadlines that turn red. */
+  /* What the open page does, sealed or not: ticks that persist, and every date worded for
+   * the reader's own day (the page was built on another one). */
   function isoToday() {
     var now = new Date();
     var pad = function (n) { return String(n).padStart(2, "0"); };
     return now.getFullYear() + "-" + pad(now.getMonth() + 1) + "-" + pad(now.getDate());
   }
+  function daysFrom(today, iso) {
+    return Math.round((Date.parse(iso + "T00:00:00Z") - Date.parse(today + "T00:00:00Z")) / 86400000);
+  }
+  function load(name) {
+    try { return JSON.parse(localStorage.getItem(name) || "{}") || {}; } catch (error) { return {}; }
+  }
+  function keep(name, value) {
+    try { localStorage.setItem(name, JSON.stringify(value)); } catch (error) { /* private mode */ }
+  }
+  var downloadsName = "handover:downloads:" + location.pathname;
+  var receiptName = "handover:receipt:" + location.pathname;
 
   function enhance(root) {
-    var storeName = "handover:checklist:" + location.pathname;
-    var ticked = {};
-    try { ticked = JSON.parse(localStorage.getItem(storeName) || "{}"); } catch (error) { ticked = {}; }
-    root.querySelectorAll(".task-list-item input[type=checkbox]").forEach(function (box, index) {
-      var item = box.closest(".task-list-item");
-      box.setAttribute("aria-label", item ? item.textContent.trim() : "");
+    var language = root.getAttribute("lang") || document.documentElement.lang || "en";
+    var today = isoToday();
+    /* Ticks are stored by each step's id (from its wording or its `id:`), never by position:
+     * a step added above cannot inherit a tick, and a reworded step starts unticked. */
+    var storeName = "handover:steps:" + location.pathname;
+    var ticked = load(storeName);
+    root.querySelectorAll("input[type=checkbox][data-step]").forEach(function (box) {
       if (box.defaultChecked) return;  /* done by the firm: stays ticked */
+      var id = box.getAttribute("data-step");
       box.disabled = false;
-      box.checked = ticked[index] === true;
+      box.checked = ticked[id] === true;
       box.addEventListener("change", function () {
-        if (box.checked) ticked[index] = true; else delete ticked[index];
-        try { localStorage.setItem(storeName, JSON.stringify(ticked)); } catch (error) { /* private mode */ }
+        if (box.checked) ticked[id] = true; else delete ticked[id];
+        keep(storeName, ticked);
       });
     });
-    var today = isoToday();
+    var relative = window.Intl && Intl.RelativeTimeFormat ? new Intl.RelativeTimeFormat(language, { numeric: "auto" }) : null;
+    if (relative) {
+      root.querySelectorAll(".handover-days[data-day]").forEach(function (el) {
+        el.textContent = relative.format(daysFrom(today, el.getAttribute("data-day")), "day");
+      });
+    }
     root.querySelectorAll("[data-due]").forEach(function (deadline) {
-      if (deadline.getAttribute("data-due") < today) {
+      if (deadline.getAttribute("data-due") < today && !deadline.classList.contains("handover-overdue")) {
         deadline.classList.add("handover-overdue");
         var label = document.createElement("strong");
         label.textContent = " · " + deadline.getAttribute("data-overdue");
         deadline.appendChild(label);
       }
     });
+    /* Wording in the future tense turns to the past once its day has gone by. */
+    root.querySelectorAll("[data-after][data-then]").forEach(function (el) {
+      if (el.getAttribute("data-after") < today) el.textContent = el.getAttribute("data-then");
+    });
+    /* A document past its last day: no link, whatever day the page was built. */
+    root.querySelectorAll("tr[data-until]").forEach(function (row) {
+      if (row.getAttribute("data-until") >= today) return;
+      var until = row.querySelector(".handover-until");
+      if (until) { var br = until.previousElementSibling; if (br && br.tagName === "BR") br.remove(); until.remove(); }
+      var cell = row.querySelector(".handover-get");
+      if (cell) {
+        var gone = document.createElement("span");
+        gone.className = "handover-removed";
+        gone.textContent = row.getAttribute("data-expired");
+        cell.replaceChildren(gone);
+      }
+      row.removeAttribute("data-until");
+    });
+    var sent = load(receiptName).sent;
+    /* Next steps: the first three still open on the reader's day. */
+    var shown = 0;
+    root.querySelectorAll(".handover-next__item").forEach(function (item) {
+      var kind = item.getAttribute("data-next-kind");
+      var past = item.getAttribute("data-day") < today;
+      var gone = (kind === "download" && past) || (kind === "receipt" && sent);
+      item.hidden = gone || shown >= 3;
+      if (!item.hidden) shown += 1;
+    });
+    var none = root.querySelector(".handover-next__none");
+    if (none) none.hidden = shown > 0;
+    showReceipt(root, language, sent);
+    root.querySelectorAll("[data-handover-receipt]").forEach(function (link) {
+      link.addEventListener("click", function () {
+        var files = Object.keys(load(downloadsName));
+        var body = link.getAttribute("data-body");
+        if (files.length) body += "\n\n" + link.getAttribute("data-files-label") + "\n" + files.map(function (f) { return "- " + f; }).join("\n");
+        link.href = link.href.replace(/&body=[^&]*$/, "") + "&body=" + encodeURIComponent(body);
+        var record = { sent: isoToday() };
+        keep(receiptName, record);
+        showReceipt(root, language, record.sent);
+      });
+    });
     root.querySelectorAll("[data-handover-print]").forEach(function (button) {
       button.hidden = false;
       button.addEventListener("click", function () { window.print(); });
     });
+  }
+
+  function showReceipt(root, language, sent) {
+    var note = root.querySelector("[data-handover-receipt-sent]");
+    if (!note || !sent) return;
+    var day = new Date(sent + "T12:00:00");
+    var worded = window.Intl ? new Intl.DateTimeFormat(language, { dateStyle: "long" }).format(day) : sent;
+    note.textContent = note.getAttribute("data-handover-receipt-sent").replace("{date}", worded);
+    note.hidden = false;
   }
 
   document.addEventListener("handover:opened", function () {
@@ -142,9 +212,15 @@
     lock.replaceWith.apply(lock, Array.prototype.slice.call(holder.childNodes));
     bindDownloads(key, payload.files);
     keepKeyInAddress();
-    var target = location.hash.length > 1 && !/k=/.test(location.hash) && document.getElementById(location.hash.slice(1));
-    if (target) target.scrollIntoView();
     document.dispatchEvent(new CustomEvent("handover:opened", { detail: { slug: envelope.slug } }));
+    var target = location.hash.length > 1 && !/k=/.test(location.hash) && document.getElementById(location.hash.slice(1));
+    if (target) { target.scrollIntoView(); }
+    /* Focus the page's heading, so keyboard and screen-reader users start at the top of the
+     * content, and say in the live region (which outlives the form) that it opened. */
+    var heading = document.querySelector("[data-handover-page] h1");
+    if (heading) heading.focus({ preventScroll: Boolean(target) });
+    var announce = document.querySelector("[data-handover-announce]");
+    if (announce) announce.textContent = wording("opened");
   }
 
   async function unlock(passphrase, remember) {
@@ -265,6 +341,9 @@
         if (problem) problem.remove();
         try {
           save(await decryptFile(key, file), file.name);
+          var done = load(downloadsName);
+          done[file.name] = true;
+          keep(downloadsName, done);
         } catch (error) {
           var note = document.createElement("p");
           note.className = "handover-alert";
@@ -288,6 +367,10 @@
     if (envelope.mode !== "passphrase" && !linkKey()) { say("bad-link"); return; }
     if (envelope.mode === "link") { await unlock(null, false); return; }
     form.hidden = false;
+    var reveal = form.elements.reveal;
+    if (reveal) reveal.addEventListener("change", function () {
+      form.elements.passphrase.type = reveal.checked ? "text" : "password";
+    });
     form.addEventListener("submit", function (event) {
       event.preventDefault();
       unlock(form.elements.passphrase.value, form.elements.remember.checked);
