@@ -180,7 +180,11 @@ class CaseModel(BaseModel):
 
 class Client(CaseModel):
     name: Name = Field(description="The client's name as it appears on the page.")
-    contact: Name | None = Field(None, description="The person the page addresses.")
+    contact: Name | None = Field(
+        None,
+        description="The person who receives the handover: named on the printed receipt. "
+        "The greeting is `salutation`.",
+    )
     email: Email | None = Field(None, description="The contact's e-mail address.")
     salutation: Text | None = Field(
         None,

@@ -169,6 +169,8 @@ def test_certificate_verifies_and_a_tampered_one_does_not(
 def test_certificate_from_another_secret_is_refused(
     purged: Project, certificate_file: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # Another firm's portal: its own secret, recorded as its own.
+    (purged.root / ".handover" / "secret-id").unlink()
     monkeypatch.setenv("HANDOVER_SECRET", "another-firm-secret-0123456789-abcdefghijkl")
     result = purged.run("verify-certificate", str(certificate_file))
     assert result.exit_code == 1

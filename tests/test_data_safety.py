@@ -250,11 +250,12 @@ def test_full_build_forgets_the_caches_and_builds_every_page(built: Project) -> 
     marker = sealed_cache / "stray"
     marker.write_bytes(b"x")
     published = tree(built.site)
+    identifier = (built.root / ".handover" / "secret-id").read_bytes()
     result = built.run("build", "--today", TODAY, "--full")
     assert result.output == f"Built 1 client page into {built.site}\n"
     assert not marker.exists()
     assert tree(built.site) == published
-    assert (built.root / ".handover" / "secret-id").exists() is False  # env secret: untouched
+    assert (built.root / ".handover" / "secret-id").read_bytes() == identifier, "not a cache"
 
 
 # -- 2. One build at a time ------------------------------------------------------------

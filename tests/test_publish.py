@@ -120,9 +120,9 @@ def test_publish_then_retire_a_client_leaves_exactly_the_new_site_on_the_host(
         len(publishing.headers_file(publishing.security_headers(portal.site)))
     )
     assert first.exit_code == 0, first.output
-    assert first.output.splitlines()[-1] == (
+    assert (
         f"Verified on {DAY1}: {target} holds exactly the {objects} objects of {portal.site}."
-    )
+    ) in first.output.splitlines()
     assert f"uploaded {objects} of {objects} objects ({size / 2**20:.1f} MiB)" in first.output
     assert set(held(target)) == site_keys(portal)
 
@@ -135,10 +135,10 @@ def test_publish_then_retire_a_client_leaves_exactly_the_new_site_on_the_host(
     assert second.exit_code == 0, second.output
     gone = len(retired_bytes)
     assert f"deleted {gone}." in second.output
-    assert second.output.splitlines()[-1] == (
+    assert (
         f"Verified on {DAY2}: {target} holds exactly the {len(site_keys(portal))} objects of "
         f"{portal.site}."
-    )
+    ) in second.output.splitlines()
     now = held(target)
     assert set(now) == site_keys(portal)
     assert not [key for key in now if key.startswith(f"{retired}/")]
@@ -157,6 +157,9 @@ def test_one_edit_uploads_only_that_clients_page_and_nothing_is_deleted(
     portal: Project, target: str
 ) -> None:
     build(portal, DAY1)
+    first = portal.run("publish", target, "--today", DAY1)
+    assert "harbour-consulting: removal from the published site recorded" in first.output
+    build(portal, DAY1)  # the purged example's certificate now names the host: settle it
     assert portal.run("publish", target, "--today", DAY1).exit_code == 0
     again = portal.run("publish", target, "--today", DAY1, "--dry-run")
     assert again.output.splitlines() == [

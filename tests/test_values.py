@@ -29,6 +29,9 @@ NOT_ON_PAGE = {
     "internal.reason": "staff only",
     "internal.segment": "staff only",
     "internal.notes": "staff only",
+    # Shown instead of the greeting made from client.contact, which this case types into;
+    # tests/test_next_steps.py shows a salutation exactly as written.
+    "client.salutation": "replaces the greeting with client.contact",
 }
 
 TEXT = "TEXT"
@@ -71,6 +74,7 @@ BASE: dict[str, Any] = {
             "currency": "EUR",
             "due": "2026-12-20",
             "status": "open",
+            "payment": {"iban": "DE89370400440532013000", "recipient": TEXT, "message": TEXT},
         }
     ],
     "support": {"what": TEXT, "price": TEXT, "until": "2027-06-30"},
@@ -148,7 +152,7 @@ def test_the_base_case_covers_every_text_field_of_the_model() -> None:
     """A new text field must be typed into here (or listed as not on the page)."""
     assert set(NOT_ON_PAGE) <= set(TEXT_FIELDS)
     assert [name for name in ON_PAGE if not has(BASE, name)] == []
-    assert len(ON_PAGE) == 23
+    assert len(ON_PAGE) == 25
 
 
 @pytest.mark.parametrize("family", list(FAMILIES))
