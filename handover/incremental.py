@@ -12,6 +12,7 @@ keeps its page from the previous site.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import os
@@ -230,13 +231,21 @@ def stage_kept_pages(slugs: Iterable[str], old_site: Path, staging: Path) -> Non
     signal stops the build here. The links share bytes with the previous *site*, never with
     a cache, and the build never writes into a published file, so they cannot change."""
     for slug in slugs:
-        source_root = old_site / slug
-        for directory, _subdirs, names in os.walk(source_root):
-            relative = Path(directory).relative_to(old_site)
-            (staging / relative).mkdir(parents=True, exist_ok=True)
-            for name in names:
-                source, target = Path(directory, name), staging / relative / name
-                try:
-                    os.link(source, target)
-                except OSError:  # another filesystem, or links not allowed
-                    shutil.copy2(source, target)
+        _link_tree(os.path.join(old_site, slug), os.path.join(staging, slug))
+
+
+def _link_tree(source: str, target: str) -> None:
+    """``source`` into ``target``, every file hard-linked. Plain strings and ``scandir``:
+    a rebuild links every file of every kept page (25,000 for 1,000 clients)."""
+    with contextlib.suppress(FileExistsError):
+        os.mkdir(target)
+    with os.scandir(source) as entries:
+        for entry in entries:
+            into = os.path.join(target, entry.name)
+            if entry.is_dir(follow_symlinks=False):
+                _link_tree(entry.path, into)
+                continue
+            try:
+                os.link(entry.path, into)
+            except OSError:  # another filesystem, or links not allowed
+                shutil.copy2(entry.path, into)
