@@ -20,10 +20,9 @@ import nh3
 from cmarkgfm.cmark import Options
 from pydantic import BaseModel
 
-from handover.loading import read_yaml
 from handover.model import MARKDOWN, Case
-from handover.problems import Problem, format_field_path
-from handover.validation import ClientCase
+from handover.problems import Problem
+from handover.validation import ClientCase, problems_in_case
 
 #: What a Markdown field may become: formatting, lists, tables, quotes, code, links.
 ALLOWED_TAGS = frozenset(
@@ -64,20 +63,12 @@ def markup_dropped(text: str) -> bool:
 
 def markup_warnings(case: ClientCase) -> list[Problem]:
     """A warning, with file and line, for each Markdown field whose markup was dropped."""
+    message = (
+        "raw HTML or a link that is not http, https, mailto, tel or #fragment was "
+        "dropped; the page shows the rest"
+    )
     dropped = [path for path, text in markdown_fields(case.case) if markup_dropped(text)]
-    if not dropped:
-        return []
-    source, _ = read_yaml(case.source)
-    return [
-        Problem(
-            case.source,
-            source.line_of(path) if source else None,
-            format_field_path(path),
-            "raw HTML or a link that is not http, https, mailto, tel or #fragment was "
-            "dropped; the page shows the rest",
-        )
-        for path in dropped
-    ]
+    return problems_in_case(case, [(path, message) for path in dropped])
 
 
 def markdown_fields(case: Case) -> Iterator[tuple[tuple[str | int, ...], str]]:

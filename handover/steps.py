@@ -12,10 +12,9 @@ from __future__ import annotations
 
 import re
 
-from handover.loading import read_yaml
-from handover.problems import Problem, format_field_path
+from handover.problems import Problem
 from handover.rendering import base_language
-from handover.validation import ClientCase
+from handover.validation import ClientCase, problems_in_case
 
 #: A step starting like this is something the firm does: "We send …", "Wir senden …".
 FIRM_ACTS = {
@@ -62,15 +61,4 @@ def step_warnings(case: ClientCase) -> list[Problem]:
                         "use `who: you`",
                     )
                 )
-    if not found:
-        return []
-    source, _ = read_yaml(case.source)
-    return [
-        Problem(
-            case.source,
-            source.line_of(path) if source else None,
-            format_field_path(path),
-            message,
-        )
-        for path, message in found
-    ]
+    return problems_in_case(case, found)

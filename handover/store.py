@@ -14,7 +14,6 @@ well-kept client. It needs only the five methods below.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import os
 import shutil
@@ -25,9 +24,9 @@ from typing import TYPE_CHECKING, Protocol
 
 from ruamel.yaml import YAML
 
-from handover.caching import FETCH_CACHE, atomic_write
+from handover.caching import FETCH_CACHE, atomic_write, sha256_of
 from handover.errors import StoreError
-from handover.files import CHUNK, FactsOf, FileFacts, file_facts
+from handover.files import FactsOf, FileFacts, file_facts
 from handover.problems import Problem, ProblemsFound
 from handover.validation import ClientCase
 
@@ -174,7 +173,7 @@ def _fetch_verified(
         )
     cache.mkdir(parents=True, exist_ok=True)
     store.fetch(sha256, target)
-    actual = _sha256(target)
+    actual = sha256_of(target)
     if actual != sha256:
         target.unlink(missing_ok=True)
         raise StoreError(
@@ -182,14 +181,6 @@ def _fetch_verified(
             "pinned hash: the stored copy is damaged or was replaced"
         )
     return target
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        while chunk := stream.read(CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _copy_atomically(source: Path, target: Path) -> None:

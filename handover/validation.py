@@ -12,7 +12,7 @@ import difflib
 import math
 import types
 import typing
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -22,7 +22,7 @@ from babel import Locale, UnknownLocaleError
 from pydantic import BaseModel, ValidationError
 
 from handover.deletions import RECORD_FILE, Deletion, PurgeRun, deleted_files, read_deletion_record
-from handover.loading import SourceDocument, core_value
+from handover.loading import SourceDocument, core_value, read_yaml
 from handover.model import AccessMode, Case, Document
 from handover.problems import FieldPath, Problem, format_field_path
 
@@ -199,6 +199,23 @@ def _wants_text(annotation: Any) -> bool:
 
 #: A problem found after parsing: the field path it is about and what is wrong.
 _Finding = tuple[FieldPath, str]
+
+
+def problems_in_case(case: ClientCase, found: Sequence[tuple[FieldPath, str]]) -> list[Problem]:
+    """Problems found after validation (a rule over the validated case), each given the line
+    of its field by reading the case file again: only when there is something to report."""
+    if not found:
+        return []
+    source, _ = read_yaml(case.source)
+    return [
+        Problem(
+            case.source,
+            source.line_of(path) if source else None,
+            format_field_path(path),
+            message,
+        )
+        for path, message in found
+    ]
 
 
 def _located(source: SourceDocument, path: FieldPath, message: str) -> Problem:
