@@ -48,6 +48,8 @@ from typing import Any
 
 import yaml
 
+from handover.store import LocalFolderStore
+
 REPO = Path(__file__).resolve().parent.parent
 BENCH = REPO / "bench"
 PHRASES = BENCH / "phrases.yaml"
@@ -86,10 +88,12 @@ class Params:
     today: str
     big_file_mb: int
     generator_version: int = GENERATOR_VERSION
+    #: Documents in a local document store (pinned by SHA-256), not in the case folders.
+    store: bool = False
 
     @property
     def folder_name(self) -> str:
-        return f"{self.n}-{self.mode}-{self.seed}"
+        return f"{self.n}-{self.mode}-{self.seed}{'-store' if self.store else ''}"
 
     @property
     def day(self) -> dt.date:
@@ -134,6 +138,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--profile", action="store_true", help="also profile one warm full build (cProfile)"
     )
     parser.add_argument(
+        "--store",
+        action="store_true",
+        help="keep the documents in a local document store (store/), pinned by SHA-256",
+    )
+    parser.add_argument(
         "--publish-target",
         help="where (e) publishes, e.g. s3://bucket/bench (default: file://<project>/published)",
     )
@@ -149,7 +158,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    params = Params(args.n, args.mode, args.seed, args.today, args.big_file_mb)
+    params = Params(args.n, args.mode, args.seed, args.today, args.big_file_mb, store=args.store)
     project = ensure_project(args.out.resolve() / params.folder_name, params)
     env = build_env()
     load_before = os.getloadavg()
@@ -196,12 +205,18 @@ def ensure_project(root: Path, params: Params) -> Path:
     return root
 
 
+#: The document store of a ``--store`` project, relative to it.
+STORE = "store"
+
+
 def generate_project(root: Path, params: Params) -> None:
     """A project laid out like tests/conftest.py's: mkdocs.yml, site_templates, cases/."""
     (root / "cases").mkdir(parents=True)
     (root / "site_templates").symlink_to(REPO / "site_templates")
     config = repo_config()
     config["plugins"][0]["handover"]["default_access"] = params.mode
+    if params.store:
+        config["plugins"][0]["handover"]["document_store"] = STORE
     write_yaml(root / "mkdocs.yml", config)
     bank = yaml.safe_load(PHRASES.read_text(encoding="utf-8"))
     for index in range(1, params.n + 1):
@@ -231,7 +246,19 @@ def write_case(cases: Path, index: int, params: Params, bank: dict[str, Any]) ->
         path = folder / relative
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(content)
+    if params.store:
+        move_to_store(folder, case, LocalFolderStore(cases.parent / STORE))
     write_yaml(folder / "case.yaml", case)
+
+
+def move_to_store(folder: Path, case: dict[str, Any], store: LocalFolderStore) -> None:
+    """Each document into the document store and pinned in the case, as
+    ``handover add-document`` would leave it; the case folder keeps no document."""
+    for document in case["documents"]:
+        if "file" in document:
+            path = folder / document["file"]
+            document["sha256"] = store.put(path).sha256
+            path.unlink()
 
 
 def make_case(

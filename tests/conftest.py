@@ -143,6 +143,12 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, format: str, *args: object) -> None:
         pass
 
+    def end_headers(self) -> None:
+        # Never cached: this server's Last-Modified has one-second resolution, so a page
+        # rebuilt within the second would be revalidated as unchanged (304) on reload.
+        self.send_header("Cache-Control", "no-store")
+        super().end_headers()
+
 
 def serve_directory(directory: Path) -> tuple[http.server.ThreadingHTTPServer, str]:
     handler = functools.partial(_QuietHandler, directory=str(directory))
