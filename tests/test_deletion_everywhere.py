@@ -56,22 +56,26 @@ def git(root: Path, *args: str) -> str:
 
 
 def real_portal(root: Path, store: str | None = None) -> Project:
-    """A firm's portal (not the example one), in its own git repository."""
-    root.mkdir()
-    project = Project(root)
+    """A firm's portal (not the example one), made by ``handover init``: its own git
+    repository, .gitignore and mkdocs.yml; the example case it writes is removed."""
+    import datetime as dt
+
+    from handover.scaffold import EXAMPLE_CLIENT, PortalSettings, init_portal
+
+    init_portal(root, PortalSettings("Example Partners"), today=dt.date(2026, 12, 1))
+    shutil.rmtree(root / "cases" / EXAMPLE_CLIENT)
+    project = Project.__new__(Project)  # the portal exists: no fixture layout on top
+    project.root, project.cases, project.site = root, root / "cases", root / "site"
     config = project.config.read_text(encoding="utf-8")
-    config = re.sub(
-        r"\n      # The cases here.*?example_documents: true\n", "\n", config, flags=re.S
-    )
     assert "example_documents" not in config
     if store:
-        config = config.replace(
-            "      retention_days: 30\n",
-            f"      retention_days: 30\n      document_store: {store}\n",
+        config = re.sub(
+            r"(\n      retention_days: 30[^\n]*\n)", rf"\1      document_store: {store}\n", config
         )
+        assert f"document_store: {store}" in config
     project.config.write_text(config, encoding="utf-8")
-    (root / ".gitignore").write_text("/site/\n/.handover/\n/cases/*/documents/\n")
-    git(root, "init", "-q")
+    assert (root / ".git").is_dir()
+    assert "/cases/*/documents/" in (root / ".gitignore").read_text()
     return project
 
 
