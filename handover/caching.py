@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import hmac
+import io
 import json
 import os
 import shutil
@@ -28,6 +29,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import jinja2
+import jinja2.bccache
 
 from handover.errors import CacheError
 
@@ -51,6 +55,8 @@ ARTIFACTS_CACHE = CACHE_DIR / "artifacts"
 CERTIFICATES_CACHE = CACHE_DIR / "certificates"
 FACTS_CACHE = CACHE_DIR / "file-facts.json"
 SEALED_CACHE = CACHE_DIR / "sealed"
+#: The theme's compiled templates, each signed (``SignedBytecodeCache``).
+JINJA_CACHE = CACHE_DIR / "jinja"
 #: Verified copies of documents fetched from the document store, by SHA-256.
 FETCH_CACHE = CACHE_DIR / "documents"
 #: What the last publish left on each target (never uploaded: it names every page).
@@ -350,3 +356,35 @@ class StaleFolders:
             stale.remove(retired[-1])
         for folder in stale:
             shutil.rmtree(folder, ignore_errors=True)
+
+
+class SignedBytecodeCache(jinja2.BytecodeCache):
+    """The theme's compiled templates between builds (compiling them is most of MkDocs'
+    start-up), each file signed with a key derived from the master secret.
+
+    Jinja's own file cache unpickles and unmarshals whatever it finds, so anyone who could
+    write to ``.handover/cache`` (a shared CI cache) could run code in the build that holds
+    the master secret. Here a file whose HMAC does not hold is ignored and rewritten."""
+
+    def __init__(self, folder: Path, key: bytes) -> None:
+        self.folder = folder
+        self.key = key
+
+    def _path(self, bucket: jinja2.bccache.Bucket) -> Path:
+        return self.folder / f"{bucket.key}.cache"
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        try:
+            data = self._path(bucket).read_bytes()
+        except OSError:
+            return
+        mac, body = data[:32], data[32:]
+        expected = hmac.new(self.key, body, hashlib.sha256).digest()
+        if hmac.compare_digest(mac, expected):
+            bucket.load_bytecode(io.BytesIO(body))
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        body = io.BytesIO()
+        bucket.write_bytecode(body)
+        data = body.getvalue()
+        atomic_write(self._path(bucket), hmac.new(self.key, data, hashlib.sha256).digest() + data)

@@ -37,10 +37,13 @@ from handover.caching import (
     ARTIFACTS_CACHE,
     CERTIFICATES_CACHE,
     FACTS_CACHE,
+    JINJA_CACHE,
     KEY_CACHE,
     SEALED_CACHE,
     KeyCache,
     SealedFiles,
+    SignedBytecodeCache,
+    private_dir,
 )
 from handover.cases import load_cases
 from handover.certificates import CERTIFICATE_TEMPLATE, certificate_scope, make_certificate
@@ -265,6 +268,14 @@ class HandoverPlugin(BasePlugin[HandoverConfig]):
                 template, language, mode=mode, firm=self.firm(config)
             )
         return self.shell_parts[key]
+
+    def on_env(self, env: Any, /, *, config: MkDocsConfig, files: Files) -> Any:
+        """Keep the theme's compiled templates between builds, signed: compiling them is
+        most of MkDocs' start-up, which every rebuild pays."""
+        key = self.secret(config).derive("jinja-bytecode-cache")
+        cache = private_dir(self.project_dir(config) / JINJA_CACHE)
+        env.bytecode_cache = SignedBytecodeCache(cache, key)
+        return env
 
     def on_page_markdown(
         self, markdown: str, /, *, page: Page, config: MkDocsConfig, files: Files

@@ -321,3 +321,34 @@ def test_state_file_is_json_with_versions(built: Project) -> None:
     raw = json.loads((built.root / STATE_FILE).read_text())
     assert set(raw) == {"sha256", "data"}
     assert raw["data"]["versions"]["python"] == f"{sys.version_info[0]}.{sys.version_info[1]}"
+
+
+class _Planted:
+    """What someone who can write to a shared CI cache would plant: code run on unpickling."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Path.write_text, (self.marker, "ran"))
+
+
+def test_code_planted_in_the_template_cache_never_runs(built: Project) -> None:
+    """The theme's compiled templates are cached, but only files signed with a key from the
+    master secret are loaded: Jinja's own cache would unpickle anything it finds."""
+    import pickle
+
+    from jinja2.bccache import bc_magic
+
+    cache = built.root / ".handover" / "cache" / "jinja"
+    planted = sorted(cache.iterdir())
+    assert planted, "the theme's templates are cached"
+    marker = built.root / "planted-code-ran"
+    for path in planted:
+        path.write_bytes(bc_magic + pickle.dumps(_Planted(marker), 2))
+    config = built.config
+    config.write_text(config.read_text() + "\n# every page again\n")
+    result = built.run("build", "--today", TODAY)
+    assert result.output == f"Built 1 client page into {built.site}\n"
+    assert not marker.exists()
+    assert all(path.read_bytes()[32:].startswith(bc_magic) for path in cache.iterdir())
