@@ -272,18 +272,22 @@ def test_a_second_build_says_in_one_line_that_another_is_running(built: Project)
     )
 
 
+def handover_process(project: Project, *args: str) -> subprocess.Popen[str]:
+    """The CLI in a process of its own (it waits on a lock this test process holds)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "handover", *args],
+        cwd=project.root,
+        env={**os.environ, "HANDOVER_SECRET": TEST_SECRET},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
 def test_a_second_build_waits_for_the_first(built: Project) -> None:
-    lock = FileLock(str(built.root / LOCK_FILE))
     published = tree(built.site)
-    with lock:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "handover", "build", "--today", "2026-12-02"],
-            cwd=built.root,
-            env={**os.environ, "HANDOVER_SECRET": TEST_SECRET},
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+    with FileLock(str(built.root / LOCK_FILE)):
+        process = handover_process(built, "build", "--today", "2026-12-02")
         assert process.stderr is not None
         line = process.stderr.readline()
         assert line == (
@@ -299,16 +303,8 @@ def test_a_second_build_waits_for_the_first(built: Project) -> None:
 
 
 def test_purge_takes_the_build_lock(built: Project) -> None:
-    lock = FileLock(str(built.root / LOCK_FILE))
-    with lock:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "handover", "purge", "--today", "2027-06-01"],
-            cwd=built.root,
-            env={**os.environ, "HANDOVER_SECRET": TEST_SECRET},
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+    with FileLock(str(built.root / LOCK_FILE)):
+        process = handover_process(built, "purge", "--today", "2027-06-01")
         assert process.stderr is not None
         assert "another build of this portal is running" in process.stderr.readline()
         assert (built.cases / "minimal" / "documents" / "payroll.csv").exists()
