@@ -21,6 +21,7 @@ from handover.caching import LOCK_FILE, STATE_FILE, read_json, write_json
 from handover.errors import BuildLocked
 from tests import sealed
 from tests.conftest import MINIMAL_CASE, TEST_SECRET, Project
+from tests.test_build_incremental import tree
 
 FILES = {"documents/payroll.csv": b"month,total\n2026-11,1000\n"}
 TODAY = "2026-12-01"
@@ -38,14 +39,6 @@ def snapshot(root: Path, *, skip: tuple[str, ...] = ()) -> dict[str, tuple[int, 
         elif path.is_dir() and not path.is_symlink():
             found[relative + "/"] = (path.stat().st_mode, "")
     return found
-
-
-def tree(site: Path) -> dict[str, str]:
-    return {
-        p.relative_to(site).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(site.rglob("*"))
-        if p.is_file()
-    }
 
 
 @pytest.fixture
