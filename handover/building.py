@@ -1,8 +1,9 @@
 """Stage 5: one safe build of the portal.
 
-Cases are validated before MkDocs starts; MkDocs writes into a fresh folder next to the
-site; kept pages are linked into it from the live site (never moved out of it); one atomic
-exchange puts the complete new site in place of the old. Whatever stops a build — an
+Cases are validated before MkDocs starts; MkDocs writes the changed pages into a fresh
+folder next to the site; the new site is assembled beside the live one, kept pages linked
+from it (never moved out of it), and one atomic exchange puts it in place of the old
+(``swapping``). Whatever stops a build — an
 error, Ctrl-C, SIGKILL — the site is the whole old one or the whole new one, and the next
 build clears what a killed one left behind.
 
@@ -14,12 +15,10 @@ Builds of one portal take turns (a lock in ``.handover/``).
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import ctypes.util
 import datetime as dt
 import os
+import secrets
 import shutil
-import sys
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -37,6 +36,7 @@ from handover.caching import (
     CACHE_DIR,
     HANDOVER_DIR,
     LOCK_FILE,
+    SPARE_RECORD,
     STATE_FILE,
     VALIDATED_CACHE,
     StaleFolders,
@@ -51,13 +51,13 @@ from handover.incremental import (
     folder_fingerprint,
     library_versions,
     shared_fingerprint,
-    stage_kept_pages,
 )
 from handover.keys import MasterSecret, load_master_secret
 from handover.plugin import HandoverPlugin, firm_defaults
 from handover.processes import checkpoint
 from handover.purging import lock_caches, prune_orphans, unlock_for
 from handover.settings import Run, Settings
+from handover.swapping import SiteFolders
 from handover.validation import ClientCase, FirmDefaults
 
 PLUGIN_NAME = "handover"
@@ -250,7 +250,8 @@ def _build_locked(portal: Portal, *, full: bool) -> BuildResult:
         cases = load_cases(settings.cases_dirs, defaults, skip=kept.keys(), known=known)
         checkpoint("validated")
         unlock_for(project, cases, at_rest)
-        _build_beside(portal, cases, kept.values())
+        generation = secrets.token_hex(16)
+        _build_beside(portal, cases, kept.values(), previous.generation, generation)
     finally:
         lock_caches(project, at_rest)  # no derived plaintext stays between builds
 
@@ -258,7 +259,7 @@ def _build_locked(portal: Portal, *, full: bool) -> BuildResult:
     pages = {
         str(f): {"fingerprint": fingerprints[f], "slug": s} for f, s in {**kept, **built}.items()
     }
-    BuildState(shared, str(target), pages, versions).save(project / STATE_FILE)
+    BuildState(shared, str(target), pages, versions, generation).save(project / STATE_FILE)
     known.forget_others()
     prune_orphans(project, {f.name for f in folders}, {entry["slug"] for entry in pages.values()})
     return BuildResult(cases, len(kept))
@@ -296,10 +297,12 @@ def _rules(defaults: FirmDefaults) -> str:
     )
 
 
-def _build_beside(portal: Portal, cases: list[ClientCase], kept: Iterable[str]) -> None:
-    """MkDocs builds ``cases`` into a fresh folder next to the site; the kept pages are linked
-    in; the new folder is exchanged for the site. On any failure or interrupt the site is
-    left as it was and the staging folder removed (after SIGKILL: by the next build)."""
+def _build_beside(
+    portal: Portal, cases: list[ClientCase], kept: Iterable[str], previous: str, generation: str
+) -> None:
+    """MkDocs builds ``cases`` into a fresh folder next to the site; with the kept pages it
+    replaces the site in one exchange. On any failure or interrupt the site is left as it
+    was and the fresh folder removed (after SIGKILL: by the next build)."""
     config, target = portal.config, portal.site_dir
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.building-", dir=target.parent))
@@ -311,13 +314,8 @@ def _build_beside(portal: Portal, cases: list[ClientCase], kept: Iterable[str]) 
             except jinja2.TemplateError as error:
                 raise ConfigError(_template_error(error)) from None
         checkpoint("built")
-        kept = list(kept)
-        stage_kept_pages(kept[:1], target, staging)
-        checkpoint("staging")
-        stage_kept_pages(kept[1:], target, staging)
-        checkpoint("staged")
-        _swap_into_place(staging, target)
-        checkpoint("swapped")
+        folders = SiteFolders(target, portal.settings.project / SPARE_RECORD)
+        folders.replace_site(staging, list(kept), previous=previous, generation=generation)
     finally:
         config.site_dir = str(target)
         shutil.rmtree(staging, ignore_errors=True)
@@ -327,42 +325,3 @@ def _template_error(error: jinja2.TemplateError) -> str:
     where = getattr(error, "filename", None) or getattr(error, "name", None) or "a template"
     line = getattr(error, "lineno", None)
     return f"{where}{f':{line}' if line else ''}: template error: {error.message or error}"
-
-
-def _swap_into_place(staging: Path, target: Path) -> None:
-    """One atomic exchange (Linux ``renameat2(RENAME_EXCHANGE)``): the site is the old one
-    or the new one at every instant; ``staging`` then holds the old site, to delete.
-    Elsewhere, two renames; a kill between them leaves ``.old-*``, which the next build
-    puts back (``StaleFolders.remove``)."""
-    staging.chmod(0o755)
-    if not target.exists():
-        staging.rename(target)
-        return
-    if _exchange(staging, target):
-        return
-    retired = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
-    retired.rmdir()
-    target.rename(retired)
-    staging.rename(target)
-    shutil.rmtree(retired, ignore_errors=True)
-
-
-RENAME_EXCHANGE = 2
-AT_FDCWD = -100
-
-
-def _exchange(first: Path, second: Path) -> bool:
-    """Swap two paths atomically; False where the system cannot (then nothing happened)."""
-    if not sys.platform.startswith("linux"):
-        return False
-    libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-    renameat2 = getattr(libc, "renameat2", None)
-    if renameat2 is None:
-        return False
-    result = renameat2(AT_FDCWD, os.fsencode(first), AT_FDCWD, os.fsencode(second), RENAME_EXCHANGE)
-    if result == 0:
-        return True
-    errno = ctypes.get_errno()
-    if errno in {22, 38, 95}:  # EINVAL, ENOSYS, EOPNOTSUPP: not on this filesystem
-        return False
-    raise OSError(errno, os.strerror(errno), str(second))

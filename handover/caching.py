@@ -49,11 +49,13 @@ SECRET_ID_FILE = HANDOVER_DIR / "secret-id"
 LOCK_FILE = HANDOVER_DIR / "build.lock"
 PREVIEW_SITE = HANDOVER_DIR / "preview"
 STATE_FILE = CACHE_DIR / "last-build.json"
+#: Which build the spare folder beside the site mirrors (see ``swapping``).
+SPARE_RECORD = CACHE_DIR / "spare-site.json"
 VALIDATED_CACHE = CACHE_DIR / "validated"
 KEY_CACHE = CACHE_DIR / "wrapped-keys.json"
 ARTIFACTS_CACHE = CACHE_DIR / "artifacts"
 CERTIFICATES_CACHE = CACHE_DIR / "certificates"
-FACTS_CACHE = CACHE_DIR / "file-facts.json"
+FACTS_CACHE = CACHE_DIR / "file-facts"
 SEALED_CACHE = CACHE_DIR / "sealed"
 #: The theme's compiled templates, each signed (``SignedBytecodeCache``).
 JINJA_CACHE = CACHE_DIR / "jinja"
@@ -126,15 +128,26 @@ def atomic_write(path: Path, data: bytes, *, durable: bool = False, private: boo
 def write_json(path: Path, data: Any) -> Path:
     """A cache file: the data and the SHA-256 of its canonical JSON, checked by ``read_json``."""
     body = _canonical(data)
-    wrapper = {"sha256": hashlib.sha256(body).hexdigest(), "data": data}
-    return atomic_write(path, json.dumps(wrapper, sort_keys=True, separators=(",", ":")).encode())
+    # What json.dumps({"data": …, "sha256": …}, sort_keys=True) gives, serialised once.
+    digest = hashlib.sha256(body).hexdigest().encode()
+    return atomic_write(path, _DATA_PREFIX + body + _SUM_PREFIX + digest + _SUM_SUFFIX)
 
 
 def read_json(path: Path) -> Any | None:
     """What ``write_json`` wrote, or None when the file is missing, damaged or not ours."""
     try:
-        wrapper = json.loads(path.read_bytes())
-    except (OSError, ValueError, RecursionError):
+        raw = path.read_bytes()
+    except OSError:
+        return None
+    body = _written_body(raw)
+    if body is not None:  # the layout write_json writes: hash the bytes, parse them once
+        try:
+            return json.loads(body, parse_constant=_refuse_constant)
+        except (ValueError, RecursionError):
+            return None
+    try:
+        wrapper = json.loads(raw)
+    except (ValueError, RecursionError):
         return None
     if not isinstance(wrapper, dict) or set(wrapper) != {"sha256", "data"}:
         return None
@@ -144,6 +157,28 @@ def read_json(path: Path) -> Any | None:
         return None
     expected = hashlib.sha256(body).hexdigest()
     return wrapper["data"] if hmac.compare_digest(str(wrapper["sha256"]), expected) else None
+
+
+_DATA_PREFIX = b'{"data":'
+_SUM_PREFIX = b',"sha256":"'
+_SUM_SUFFIX = b'"}'
+_SUM_TAIL = len(_SUM_PREFIX) + 64 + len(_SUM_SUFFIX)
+
+
+def _written_body(raw: bytes) -> bytes | None:
+    """The data part of a file in ``write_json``'s layout whose checksum holds, else None."""
+    if not (raw.startswith(_DATA_PREFIX) and raw.endswith(_SUM_SUFFIX)):
+        return None
+    if len(raw) < len(_DATA_PREFIX) + _SUM_TAIL or not raw[-_SUM_TAIL:].startswith(_SUM_PREFIX):
+        return None
+    body, recorded = raw[len(_DATA_PREFIX) : -_SUM_TAIL], raw[-_SUM_TAIL + len(_SUM_PREFIX) : -2]
+    return (
+        body if hmac.compare_digest(hashlib.sha256(body).hexdigest().encode(), recorded) else None
+    )
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
 
 
 def _canonical(data: Any) -> bytes:

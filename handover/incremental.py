@@ -12,13 +12,10 @@ keeps its page from the previous site.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import hashlib
 import os
-import shutil
 import sys
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -113,6 +110,8 @@ class BuildState:
     cases: dict[str, dict[str, str]] = field(default_factory=dict)
     #: ``library_versions()`` of the build.
     versions: dict[str, str] = field(default_factory=dict)
+    #: A name for this build, unique: the spare beside the site says which build it mirrors.
+    generation: str = ""
 
     @classmethod
     def load(cls, path: Path) -> BuildState:
@@ -129,6 +128,7 @@ class BuildState:
                     for k, v in data["cases"].items()
                 },
                 {str(k): str(v) for k, v in data["versions"].items()},
+                str(data.get("generation", "")),
             )
         except (KeyError, TypeError, AttributeError):
             return cls()
@@ -139,6 +139,7 @@ class BuildState:
             "site": self.site,
             "cases": self.cases,
             "versions": self.versions,
+            "generation": self.generation,
         }
         write_json(path, state)
 
@@ -149,6 +150,12 @@ class BuildState:
             return None
         slug = entry.get("slug", "")
         return slug if slug and (site / slug / "index.html").is_file() else None
+
+
+def validated_entry(cache: Path, case_folder: Path) -> Path:
+    """The file in ``cache`` that holds ``case_folder``'s validated case (purge removes it)."""
+    name = hashlib.sha256(str(case_folder).encode()).hexdigest()[:32]
+    return cache / f"{name}.json"
 
 
 class ValidatedCases:
@@ -166,8 +173,7 @@ class ValidatedCases:
         self.rules = rules
 
     def _file(self, case_folder: Path) -> Path:
-        name = hashlib.sha256(str(case_folder).encode()).hexdigest()[:32]
-        return self.folder / f"{name}.json"
+        return validated_entry(self.folder, case_folder)
 
     def get(self, case_folder: Path) -> ClientCase | None:
         """The case as validated before, if the entry is intact and still applies."""
@@ -222,30 +228,3 @@ def _case_from_json(data: dict[str, Any], folder: Path) -> ClientCase:
         access=data["access"],
         deletions=tuple(Deletion.model_validate(d) for d in data["deletions"]),
     )
-
-
-def stage_kept_pages(slugs: Iterable[str], old_site: Path, staging: Path) -> None:
-    """Kept page folders of the live site, hard-linked (or copied) into the staging folder.
-
-    Nothing is moved: the live site stays whole until the one atomic exchange, whatever
-    signal stops the build here. The links share bytes with the previous *site*, never with
-    a cache, and the build never writes into a published file, so they cannot change."""
-    for slug in slugs:
-        _link_tree(os.path.join(old_site, slug), os.path.join(staging, slug))
-
-
-def _link_tree(source: str, target: str) -> None:
-    """``source`` into ``target``, every file hard-linked. Plain strings and ``scandir``:
-    a rebuild links every file of every kept page (25,000 for 1,000 clients)."""
-    with contextlib.suppress(FileExistsError):
-        os.mkdir(target)
-    with os.scandir(source) as entries:
-        for entry in entries:
-            into = os.path.join(target, entry.name)
-            if entry.is_dir(follow_symlinks=False):
-                _link_tree(entry.path, into)
-                continue
-            try:
-                os.link(entry.path, into)
-            except OSError:  # another filesystem, or links not allowed
-                shutil.copy2(entry.path, into)

@@ -125,7 +125,9 @@ class HandoverPlugin(BasePlugin[HandoverConfig]):
         return self.settings(config).project
 
     def renderer(self, config: MkDocsConfig) -> Renderer:
-        return renderer_for(self.settings(config))
+        """The page renderer, its compiled templates kept signed between builds."""
+        settings = self.settings(config)
+        return renderer_for(settings, self.secret(config).derive("jinja-bytecode-cache"))
 
     def defaults(self, config: MkDocsConfig) -> FirmDefaults:
         return firm_defaults(self.settings(config))
@@ -273,8 +275,9 @@ class HandoverPlugin(BasePlugin[HandoverConfig]):
         """Keep the theme's compiled templates between builds, signed: compiling them is
         most of MkDocs' start-up, which every rebuild pays."""
         key = self.secret(config).derive("jinja-bytecode-cache")
-        cache = private_dir(self.project_dir(config) / JINJA_CACHE)
-        env.bytecode_cache = SignedBytecodeCache(cache, key)
+        env.bytecode_cache = SignedBytecodeCache(
+            private_dir(self.project_dir(config) / JINJA_CACHE), key
+        )
         return env
 
     def on_page_markdown(
@@ -352,9 +355,14 @@ class HandoverPlugin(BasePlugin[HandoverConfig]):
         return server
 
 
-def renderer_for(settings: Settings) -> Renderer:
-    """One Jinja environment per templates folder, so each template compiles once."""
-    return _renderer(settings.templates_dir, _overrides(settings.templates_dir))
+def renderer_for(settings: Settings, cache_key: bytes | None = None) -> Renderer:
+    """One Jinja environment per templates folder, so each template compiles once; with
+    ``cache_key`` (derived from the master secret), compiled templates are also kept in
+    ``.handover/cache``, signed, for the next build."""
+    cache_dir = settings.project / JINJA_CACHE if cache_key else None
+    return _renderer(
+        settings.templates_dir, _overrides(settings.templates_dir), cache_dir, cache_key
+    )
 
 
 def firm_defaults(settings: Settings) -> FirmDefaults:
@@ -373,10 +381,17 @@ def _slug(page: Page) -> str:
 
 
 @functools.cache
-def _renderer(templates_dir: Path, overrides: frozenset[str]) -> Renderer:
+def _renderer(
+    templates_dir: Path,
+    overrides: frozenset[str],
+    cache_dir: Path | None,
+    cache_key: bytes | None,
+) -> Renderer:
     """``overrides`` is part of the key: Jinja notices a template file that changed, not a
     new one in the portal's folder that now hides the package's."""
-    return Renderer(templates_dir)
+    if cache_dir is None or cache_key is None:
+        return Renderer(templates_dir)
+    return Renderer(templates_dir, SignedBytecodeCache(private_dir(cache_dir), cache_key))
 
 
 def _overrides(templates_dir: Path) -> frozenset[str]:

@@ -42,7 +42,7 @@ from handover.transfer import Remote, RemoteObject, public_url
 
 #: What this project sent to each target: key -> fingerprint, sha256, size, ETag.
 #: Content hashes of the site's files, trusted while size and mtime are unchanged.
-FACTS = MANIFESTS / "site-facts.json"
+FACTS = MANIFESTS / "site-facts"
 #: One JSON line per publish or check: when, where, what was deleted, whether verified.
 
 #: Generated into every published site: the security headers for Netlify / Cloudflare Pages.

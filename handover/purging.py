@@ -52,7 +52,7 @@ from handover.deletions import (
 from handover.errors import StoreError
 from handover.files import file_facts
 from handover.history import CASE_RECORDS, HistoryReport, check_history, git_blob_id, remedy
-from handover.incremental import VALIDATED_CACHE
+from handover.incremental import VALIDATED_CACHE, validated_entry
 from handover.model import Document
 from handover.store import DocumentStore
 from handover.validation import ClientCase
@@ -354,8 +354,7 @@ def clear_caches(case: ClientCase, hashes: set[str], settings: PurgeSettings) ->
         targets += [project / SEALED_CACHE / slug, project / PREVIEW_SITE / slug]
     targets += [project / FETCH_CACHE / sha256 for sha256 in hashes]
     targets += [project / FETCH_CACHE / f"{sha256}{atrest.SUFFIX}" for sha256 in hashes]
-    name = hashlib.sha256(str(case.folder).encode()).hexdigest()[:32]
-    targets.append(project / VALIDATED_CACHE / f"{name}.pickle")
+    targets.append(validated_entry(project / VALIDATED_CACHE, case.folder))
     problems = []
     for target in targets:
         try:
@@ -372,19 +371,24 @@ def clear_caches(case: ClientCase, hashes: set[str], settings: PurgeSettings) ->
     return problems
 
 
-def _forget_facts(path: Path, folder: Path, fetched: Path, hashes: set[str]) -> None:
-    entries = read_json(path)
-    if not isinstance(entries, dict):
-        return
+def _forget_facts(shards: Path, folder: Path, fetched: Path, hashes: set[str]) -> None:
+    """Every file fact of the case's folder, of its fetched documents, or of a purged hash."""
     inside = (str(folder.absolute()) + os.sep, str(fetched.absolute()) + os.sep)
-    kept = {
-        key: value
-        for key, value in entries.items()
-        if not key.startswith(inside)
-        and not (isinstance(value, list) and value and value[-1] in hashes)
-    }
-    if kept != entries:
-        write_json(path, kept)
+    for shard in sorted(shards.iterdir()) if shards.is_dir() else []:
+        entries = read_json(shard)
+        if not isinstance(entries, dict):
+            shard.unlink()
+            continue
+        kept = {
+            key: value
+            for key, value in entries.items()
+            if not key.startswith(inside)
+            and not (isinstance(value, list) and value and value[-1] in hashes)
+        }
+        if not kept:
+            shard.unlink()
+        elif kept != entries:
+            write_json(shard, kept)
 
 
 def _remove_empty_folders(folder: Path) -> None:

@@ -315,7 +315,11 @@ class Renderer:
     A portal overrides the defaults file by file (as a theme's ``custom_dir`` does): a
     template or a language's catalog in its own folder wins over the one shipped here."""
 
-    def __init__(self, templates_dir: Path) -> None:
+    def __init__(
+        self, templates_dir: Path, bytecode_cache: jinja2.BytecodeCache | None = None
+    ) -> None:
+        """``bytecode_cache``: where compiled templates are kept between builds (compiling
+        the page template is a quarter of a rebuild); None compiles them in every process."""
         self.templates_dir = templates_dir
         #: Where templates and catalogs are looked up, first match wins.
         self.search_path = [templates_dir, DEFAULT_TEMPLATES]
@@ -328,6 +332,7 @@ class Renderer:
             trim_blocks=True,
             lstrip_blocks=True,
             keep_trailing_newline=True,
+            bytecode_cache=bytecode_cache,
         )
         self.env.filters["markdown"] = lambda text: Markup(markdown_html(text or ""))
         self.env.filters["markdown_inline"] = lambda text: Markup(markdown_inline(text or ""))

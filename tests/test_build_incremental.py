@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from handover.caching import write_json
 from handover.rendering import DEFAULT_TEMPLATES
 from tests import sealed
 from tests.conftest import MINIMAL_CASE, REPO, Project
@@ -157,3 +158,72 @@ def test_pages_prepared_on_all_cores_equal_pages_prepared_in_one(
     assert result.returncode == 0, result.stdout + result.stderr
     assert "pools: 1" in result.stdout, "the build forked its workers"
     assert tree(forked) == one_process
+
+
+# -- The spare beside the site (handover.swapping) ------------------------------------------
+
+
+def inodes(site: Path) -> dict[str, int]:
+    return {p.relative_to(site).as_posix(): p.stat().st_ino for p in site.rglob("*") if p.is_file()}
+
+
+def spare_of(project: Project) -> Path:
+    return project.root / ".site.spare"
+
+
+def test_after_a_rebuild_the_spare_holds_the_site_s_own_files(portal: Project) -> None:
+    """The next rebuild starts from the spare: every file of the site is already in it, as a
+    hard link, so only what changes is written."""
+    assert not spare_of(portal).exists()  # a build of every page leaves no spare
+    edit(portal, "beta", "Monthly payroll", "Quarterly payroll")
+    assert (
+        "Built 1 client page (2 unchanged, kept)"
+        in portal.run("build", "--today", "2026-12-01").output
+    )
+    assert inodes(spare_of(portal)) == inodes(portal.site)
+    edit(portal, "gamma", "Monthly payroll", "Annual payroll")
+    kept = sealed.page_dir(portal.site, "alpha") / "index.html"
+    before = kept.stat().st_ino
+    assert (
+        "Built 1 client page (2 unchanged, kept)"
+        in portal.run("build", "--today", "2026-12-01").output
+    )
+    assert kept.stat().st_ino == before  # not linked again: the spare had it
+    assert inodes(spare_of(portal)) == inodes(portal.site)
+
+
+def test_a_removed_client_leaves_neither_the_site_nor_the_spare(portal: Project) -> None:
+    edit(portal, "beta", "Monthly payroll", "Quarterly payroll")
+    portal.run("build", "--today", "2026-12-01")
+    gone = sealed.page_dir(portal.site, "gamma").name
+    shutil.rmtree(portal.cases / "gamma")
+    assert (
+        "Built 0 client pages (2 unchanged, kept)"
+        in portal.run("build", "--today", "2026-12-01").output
+    )
+    assert not (portal.site / gone).exists()
+    assert not (spare_of(portal) / gone).exists()
+    assert inodes(spare_of(portal)) == inodes(portal.site)
+
+
+@pytest.mark.parametrize("damage", ["replaced page", "foreign record", "no record"])
+def test_a_spare_that_cannot_be_trusted_is_not_used(
+    portal: Project, tmp_path: Path, damage: str
+) -> None:
+    edit(portal, "beta", "Monthly payroll", "Quarterly payroll")
+    portal.run("build", "--today", "2026-12-01")
+    record = portal.root / ".handover" / "cache" / "spare-site.json"
+    if damage == "replaced page":  # someone wrote into the spare: its page is not the site's
+        page = sealed.page_dir(spare_of(portal), "alpha") / "index.html"
+        page.unlink()
+        page.write_text("<p>planted</p>")
+    elif damage == "foreign record":
+        write_json(record, {"site": str(portal.site), "generation": "another build"})
+    else:
+        record.unlink()
+    edit(portal, "gamma", "Monthly payroll", "Annual payroll")
+    assert (
+        "Built 1 client page (2 unchanged, kept)"
+        in portal.run("build", "--today", "2026-12-01").output
+    )
+    assert tree(portal.site) == full_build(portal, tmp_path / "full")

@@ -73,14 +73,21 @@ PHASES = {
     "staging": False,  # one kept page linked into staging, one not yet
     "staged": False,
     "swapped": True,
+    "mirrored": True,  # the spare brought level with the new site, not yet recorded
 }
 
 
+@pytest.mark.parametrize("spare", [False, True], ids=["no spare", "spare"])
 @pytest.mark.parametrize("signal_name", ["SIGINT", "SIGKILL"])
 @pytest.mark.parametrize("phase", list(PHASES))
 def test_a_build_stopped_at_any_phase_leaves_the_old_or_the_new_site(
-    three: Project, phase: str, signal_name: str
+    three: Project, phase: str, signal_name: str, spare: bool
 ) -> None:
+    if spare:  # a rebuild leaves a spare beside the site, which the next one assembles in
+        three.write_case("beta", LINK_CASE.replace("Minimal Client", "Beta Renamed"))
+        code, _out, err = finish(run_build(three))
+        assert code == 0, err
+    assert (three.root / ".site.spare").is_dir() == spare
     old = tree(three.site)
     three.write_case("alpha", LINK_CASE.replace("Mina Minimal", "Nina Newcontact"))
     code, out, err = finish(run_build(three, fault=f"{phase}:{signal_name}"))
@@ -98,6 +105,7 @@ def test_a_build_stopped_at_any_phase_leaves_the_old_or_the_new_site(
     new = tree(three.site)
     assert new != old
     assert stopped == (new if PHASES[phase] else old)
+    assert tree(three.root / ".site.spare") == new  # the next build's spare is whole again
 
 
 def test_killed_builds_do_not_pile_up_staging_folders(three: Project) -> None:

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from handover.caching import atomic_write, read_json, write_json
-from handover.files import FactsCache
+from handover.files import FactsCache, file_facts
 from handover.incremental import BuildState, ValidatedCases
 
 JSON = st.recursive(
@@ -37,7 +37,15 @@ def test_any_bytes_read_as_absent_or_as_checked_data(tmp_path: Path, garbage: by
     path = atomic_write(tmp_path / "entry.json", garbage)
     assert read_json(path) is None  # random bytes never carry a matching checksum
     assert BuildState.load(path) == BuildState()
-    assert FactsCache(path).recorded() == {}
+    document = tmp_path / "documents" / "payroll.csv"
+    document.parent.mkdir(exist_ok=True)
+    document.write_bytes(b"month,total\n")
+    facts = FactsCache(tmp_path / "facts")
+    facts.facts(document)
+    facts.save()
+    (shard,) = (tmp_path / "facts").iterdir()
+    shard.write_bytes(garbage)  # a damaged shard is read as empty: the file is hashed again
+    assert FactsCache(tmp_path / "facts").facts(document) == file_facts(document)
     cases = ValidatedCases(tmp_path, {}, "rules")
     assert cases.get(tmp_path / "folder") is None
 
