@@ -46,8 +46,9 @@ OUTPUT_LIBRARIES = (
 )
 
 
-def folder_fingerprint(folder: Path) -> str:
-    """Every file below ``folder`` by relative path, size and mtime (links not followed).
+def folder_fingerprint(folder: Path, skip: frozenset[str] = frozenset()) -> str:
+    """Every file below ``folder`` by relative path, size and mtime (links not followed),
+    but for the folders named in ``skip``.
 
     Plain strings and ``os.scandir``: a rebuild runs this over every case folder."""
     digest = hashlib.sha256()
@@ -58,7 +59,8 @@ def folder_fingerprint(folder: Path) -> str:
             for entry in sorted(entries, key=lambda e: e.name):
                 name = f"{relative}{entry.name}"
                 if entry.is_dir(follow_symlinks=False):
-                    pending.append((f"{name}/", entry.path))
+                    if entry.name not in skip:
+                        pending.append((f"{name}/", entry.path))
                     continue
                 stat = entry.stat(follow_symlinks=False)
                 digest.update(
@@ -69,8 +71,9 @@ def folder_fingerprint(folder: Path) -> str:
 
 
 def code_fingerprint() -> str:
-    """The tool's own source: a new version may validate or render differently."""
-    return folder_fingerprint(Path(handover.__file__).parent)
+    """The tool's own source: a new version may validate or render differently. Compiled
+    bytecode is not source: Python writes it when it likes, and it must not rebuild pages."""
+    return folder_fingerprint(Path(handover.__file__).parent, skip=frozenset({"__pycache__"}))
 
 
 def library_versions() -> dict[str, str]:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+import handover
 from handover.caching import write_json
 from handover.rendering import DEFAULT_TEMPLATES
 from tests import sealed
@@ -227,3 +228,17 @@ def test_a_spare_that_cannot_be_trusted_is_not_used(
         in portal.run("build", "--today", "2026-12-01").output
     )
     assert tree(portal.site) == full_build(portal, tmp_path / "full")
+
+
+def test_bytecode_python_writes_rebuilds_nothing(portal: Project) -> None:
+    """Python writes ``__pycache__`` when it likes (not at all under PYTHONDONTWRITEBYTECODE):
+    the tool's own code is its source, so new bytecode must not rebuild every page."""
+    cache = Path(handover.__file__).parent / "__pycache__"
+    cache.mkdir(exist_ok=True)
+    probe = cache / "written-by-test_build_incremental.cpython-311.pyc"
+    try:
+        probe.write_bytes(b"not really bytecode")
+        result = portal.run("build", "--today", "2026-12-01")
+    finally:
+        probe.unlink(missing_ok=True)
+    assert result.output == f"Built 0 client pages (3 unchanged, kept) into {portal.site}\n"
