@@ -19,11 +19,11 @@ import shlex
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from dulwich.errors import NotGitRepository
-from dulwich.object_store import iter_tree_contents, tree_lookup_path
-from dulwich.objects import Blob, Commit, ObjectID, Tag
-from dulwich.repo import Repo
+if TYPE_CHECKING:  # dulwich is imported where it is used: a build that checks no history
+    from dulwich.objects import ObjectID  # should not pay for loading it
+    from dulwich.repo import Repo
 
 from handover.loading import read_yaml
 from handover.problems import display_path
@@ -56,6 +56,8 @@ class HistoryReport:
 
 def git_blob_id(data_path: Path) -> str:
     """The id git gives a file with these bytes (SHA-1 of a header and the content)."""
+    from dulwich.objects import Blob
+
     return Blob.from_string(data_path.read_bytes()).id.decode()
 
 
@@ -64,6 +66,10 @@ def check_history(
 ) -> HistoryReport:
     """Search the repository holding ``start`` (default: the first case folder) for client
     files of ``case_folders`` and for the objects ``blobs``."""
+    from dulwich.errors import NotGitRepository
+    from dulwich.objects import ObjectID
+    from dulwich.repo import Repo
+
     folders = [folder.resolve() for folder in case_folders]
     try:
         repo = Repo.discover(str(start or (folders[0] if folders else Path.cwd())))
@@ -105,6 +111,8 @@ def _paths_in_commits(repo: Repo, prefixes: Sequence[str]) -> dict[str, list[str
     """Every client file below ``prefixes`` in every commit any ref reaches. The folder that
     holds the case folders (``cases``) is listed once per distinct tree id, so a long history
     of a thousand cases costs one lookup per commit, plus one listing per change."""
+    from dulwich.object_store import iter_tree_contents
+
     heads = _commits_of_refs(repo)
     if not heads or not prefixes:
         return {}
@@ -135,6 +143,9 @@ def _paths_in_commits(repo: Repo, prefixes: Sequence[str]) -> dict[str, list[str
 
 
 def _subtree(repo: Repo, tree: ObjectID, path: str) -> ObjectID | None:
+    from dulwich.object_store import tree_lookup_path
+    from dulwich.objects import ObjectID
+
     if not path:
         return tree
     try:
@@ -145,6 +156,8 @@ def _subtree(repo: Repo, tree: ObjectID, path: str) -> ObjectID | None:
 
 
 def _commits_of_refs(repo: Repo) -> list[ObjectID]:
+    from dulwich.objects import Commit, Tag
+
     heads = set()
     for name, sha in repo.get_refs().items():
         if name == b"HEAD" and sha is None:

@@ -23,13 +23,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import quote
 
 import jinja2
 import nh3
-import segno
-import segno.helpers
 from babel import Locale, dates, lists, numbers, units
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
@@ -41,6 +39,9 @@ from handover.files import FactsOf, FileFacts, file_facts
 from handover.model import Account, Document, Invoice, Step
 from handover.sanitising import markdown_html, markdown_inline
 from handover.validation import ClientCase
+
+if TYPE_CHECKING:
+    import segno
 
 SOURCE_LANGUAGE = "en"
 PAGE_TEMPLATE = "page.html.j2"
@@ -137,7 +138,11 @@ def plain_text(markdown: str) -> str:
 
 def payment_code(invoice: Invoice, recipient: str) -> segno.QRCode | None:
     """A payment QR code, where a standard exists for the currency: SPAYD (Czech banks'
-    "QR Platba") for CZK, the EPC's SEPA credit transfer (EPC069-12) for EUR."""
+    "QR Platba") for CZK, the EPC's SEPA credit transfer (EPC069-12) for EUR. segno is
+    imported here: only pages with payment details need it, every rebuild would pay it."""
+    import segno
+    import segno.helpers
+
     payment = invoice.payment
     if invoice.status != "open" or payment is None or payment.iban is None:
         return None
