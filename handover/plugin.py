@@ -19,6 +19,7 @@ import contextlib
 import functools
 import json
 import logging
+import shutil
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -102,6 +103,9 @@ class HandoverPlugin(BasePlugin[HandoverConfig]):
         self.contents: dict[str, str] = {}
         #: The unlock form and the page MkDocs renders, per (template, language, mode).
         self.shell_parts: dict[tuple[str, str, str], str] = {}
+        #: The one page MkDocs renders per (language, mode): its folder, and its output.
+        self.shell_pages: dict[tuple[str, str], str] = {}
+        self.shells: dict[tuple[str, str], str] = {}
 
     # -- settings -----------------------------------------------------------------
 
@@ -235,7 +239,7 @@ class HandoverPlugin(BasePlugin[HandoverConfig]):
             pages = prepare_pages(requests, self.renderer(config), facts, advance)
         facts.save()
         self.views, self.seals, self.bodies, self.contents = {}, {}, {}, {}
-        self.shell_parts = {}
+        self.shell_parts, self.shell_pages, self.shells = {}, {}, {}
         for page, seal in zip(pages, seals, strict=True):
             self.add_page(files, config, page, seal)
         return files
@@ -248,18 +252,22 @@ class HandoverPlugin(BasePlugin[HandoverConfig]):
         slug = seal.keys.slug
         language = page.view.case.language
         self.views[slug] = page.view
+        shell = self.shell_part(config, SHELL_TEMPLATE, language, seal.mode)
         if self.preview:
             self.bodies[slug] = page.html
-        else:
-            self.seals[slug] = seal
-            self.contents[slug] = page.html
-            self.bodies[slug] = self.shell_part(config, UNLOCK_TEMPLATE, language, seal.mode)
-        shell = self.shell_part(config, SHELL_TEMPLATE, language, seal.mode)
-        _add_generated(files, config, f"{slug}/index.md", content=shell)
-        for download in page.view.downloads if self.preview else []:
-            _add_generated(
-                files, config, f"{slug}/{download.site_path}", abs_src_path=str(download.source)
-            )
+            _add_generated(files, config, f"{slug}/index.md", content=shell)
+            for download in page.view.downloads:
+                source = str(download.source)
+                _add_generated(files, config, f"{slug}/{download.site_path}", abs_src_path=source)
+            return
+        self.seals[slug] = seal
+        self.contents[slug] = page.html
+        key = (language, seal.mode)
+        if key not in self.shell_pages:  # the theme renders one page per language and mode
+            folder = f"{SHELL_PAGE_PREFIX}{len(self.shell_pages)}"
+            self.shell_pages[key] = folder
+            self.bodies[folder] = self.shell_part(config, UNLOCK_TEMPLATE, language, seal.mode)
+            _add_generated(files, config, f"{folder}/index.md", content=shell)
 
     def shell_part(self, config: MkDocsConfig, template: str, language: str, mode: str) -> str:
         """A part of the shell, rendered once per language and access mode: it cannot
@@ -301,23 +309,11 @@ class HandoverPlugin(BasePlugin[HandoverConfig]):
         """Every page gets its security policy first in ``<head>``; a client page then gets
         its envelope in the shell's one slot (``fill_shell``), never spliced by markers."""
         output = harden(output)
-        slug = _slug(page)
-        seal = self.seals.get(slug)
-        if seal is None:
-            return output
-        view = self.views[slug]
-        payload = {
-            "html": self.contents[slug],
-            "files": _file_index(seal, view),
-            "built": view.today.isoformat(),
-        }
-        try:
-            return fill_shell(output, seal.envelope(payload))
-        except ValueError:
-            raise PluginError(
-                "the client page template lost (or repeated) its envelope slot; refusing to "
-                "publish a client page unencrypted"
-            ) from None
+        folder = _slug(page)
+        for key, shell_folder in self.shell_pages.items():
+            if folder == shell_folder:
+                self.shells[key] = output
+        return output
 
     def on_post_template(
         self, output_content: str, /, *, template_name: str, config: MkDocsConfig
@@ -331,6 +327,7 @@ class HandoverPlugin(BasePlugin[HandoverConfig]):
         Encrypted files are kept between builds (encryption is deterministic), so a
         file is encrypted once per content and linked into every later site."""
         site = Path(config.site_dir)
+        self.write_client_pages(site)
         cache = self.project_dir(config) / SEALED_CACHE
         clients = {slug: SealedFiles(cache / slug, seal) for slug, seal in self.seals.items()}
         jobs = [
@@ -347,6 +344,32 @@ class HandoverPlugin(BasePlugin[HandoverConfig]):
                 advance()
         for slug, files in clients.items():
             files.publish(self.views[slug].downloads, site / slug / "f")
+
+    def write_client_pages(self, site: Path) -> None:
+        """Each client's page: the shell the theme rendered for their language and access
+        mode, their page's folder in its address, their envelope in its one slot. The
+        shell pages themselves are not part of the site."""
+        for folder in self.shell_pages.values():
+            shutil.rmtree(site / folder, ignore_errors=True)
+        for slug, seal in self.seals.items():
+            view = self.views[slug]
+            key = (view.case.language, seal.mode)
+            shell = self.shells[key].replace(self.shell_pages[key], slug)
+            payload = {
+                "html": self.contents[slug],
+                "files": _file_index(seal, view),
+                "built": view.today.isoformat(),
+            }
+            try:
+                page = fill_shell(shell, seal.envelope(payload))
+            except ValueError:
+                raise PluginError(
+                    "the client page template lost (or repeated) its envelope slot; refusing "
+                    "to publish a client page unencrypted"
+                ) from None
+            (site / slug).mkdir(exist_ok=True)
+            # As MkDocs writes a page (``mkdocs.utils.write_file``).
+            (site / slug / "index.html").write_bytes(page.encode("utf-8", "xmlcharrefreplace"))
 
     def on_serve(self, server: Any, /, *, config: MkDocsConfig, builder: Any) -> Any:
         for cases_dir in self.case_dirs(config):
@@ -418,6 +441,11 @@ def _file_index(seal: Seal, view: PageView) -> dict[str, dict[str, Any]]:
             "chunk": CHUNK_SIZE,
         }
     return index
+
+
+#: The folder of the page the theme renders per language and access mode; its name is
+#: replaced by each client's page folder (not a possible page folder: those are base32).
+SHELL_PAGE_PREFIX = "handover-shell-page-"
 
 
 def _add_generated(files: Files, config: MkDocsConfig, src_uri: str, **source: Any) -> None:
