@@ -20,7 +20,7 @@ import os
 import secrets
 import shutil
 import tempfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,11 +36,14 @@ from handover.caching import (
     CACHE_DIR,
     HANDOVER_DIR,
     LOCK_FILE,
+    SHELLS_CACHE,
     SPARE_RECORD,
     STATE_FILE,
     VALIDATED_CACHE,
     StaleFolders,
     prepare,
+    read_signed_json,
+    write_signed_json,
 )
 from handover.cases import case_folders, load_cases
 from handover.errors import BuildLocked, ConfigError, SiteDirError
@@ -251,7 +254,8 @@ def _build_locked(portal: Portal, *, full: bool) -> BuildResult:
         checkpoint("validated")
         unlock_for(project, cases, at_rest)
         generation = secrets.token_hex(16)
-        _build_beside(portal, cases, kept.values(), previous.generation, generation)
+        shells = Shells(project / SHELLS_CACHE, f"{shared}/{sorted(versions.items())}", secret)
+        _build_beside(portal, cases, list(kept.values()), previous, generation, shells)
     finally:
         lock_caches(project, at_rest)  # no derived plaintext stays between builds
 
@@ -298,27 +302,83 @@ def _rules(defaults: FirmDefaults) -> str:
 
 
 def _build_beside(
-    portal: Portal, cases: list[ClientCase], kept: Iterable[str], previous: str, generation: str
+    portal: Portal,
+    cases: list[ClientCase],
+    kept: list[str],
+    previous: BuildState,
+    generation: str,
+    shells: Shells,
 ) -> None:
-    """MkDocs builds ``cases`` into a fresh folder next to the site; with the kept pages it
-    replaces the site in one exchange. On any failure or interrupt the site is left as it
-    was and the fresh folder removed (after SIGKILL: by the next build)."""
-    config, target = portal.config, portal.site_dir
+    """The changed pages into a fresh folder next to the site; with the kept pages, they
+    replace the site in one exchange. When nothing the theme renders changed (a rebuild)
+    and its shells are cached, MkDocs is not run: the client pages are made from the
+    shells and the theme's files are carried over from the live site. On any failure or
+    interrupt the site is left as it was and the fresh folder removed (after SIGKILL: by
+    the next build)."""
+    config, target, plugin = portal.config, portal.site_dir, portal.plugin
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.building-", dir=target.parent))
+    carried: list[str] = []
     try:
         config.site_dir = str(staging)
-        with portal.plugin.running(Run(portal.settings, cases)):
-            try:
-                mkdocs_build(config)
-            except jinja2.TemplateError as error:
-                raise ConfigError(_template_error(error)) from None
+        with plugin.running(Run(portal.settings, cases)):
+            cached = shells.load() if kept else None
+            if cached is not None and plugin.build_without_theme(config, cases, cached):
+                carried = sorted(_theme_files(target, previous))
+            else:
+                try:
+                    mkdocs_build(config)
+                except jinja2.TemplateError as error:
+                    raise ConfigError(_template_error(error)) from None
+                shells.save(plugin.cached_shells(), merge=bool(kept))
         checkpoint("built")
         folders = SiteFolders(target, portal.settings.project / SPARE_RECORD)
-        folders.replace_site(staging, list(kept), previous=previous, generation=generation)
+        folders.replace_site(
+            staging, kept, carried=carried, previous=previous.generation, generation=generation
+        )
     finally:
         config.site_dir = str(target)
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _theme_files(site: Path, previous: BuildState) -> set[str]:
+    """What the live site holds besides client pages: the theme's assets, 404 page, home."""
+    pages = {entry.get("slug", "") for entry in previous.cases.values()}
+    return {entry.name for entry in os.scandir(site)} - pages
+
+
+def _is_str(value: object) -> bool:
+    return isinstance(value, str)
+
+
+@dataclass(frozen=True)
+class Shells:
+    """The shells the theme rendered, kept for rebuilds while nothing they depend on (the
+    shared fingerprint and library versions: ``key``) changes; signed, because what is in
+    them is published."""
+
+    path: Path
+    key: str
+    secret: MasterSecret
+
+    def load(self) -> list[list[str]] | None:
+        data = read_signed_json(self.path, self.secret.derive("shells-cache"))
+        if not isinstance(data, dict) or data.get("key") != self.key:
+            return None
+        rows = data.get("shells")
+        if not isinstance(rows, list):
+            return None
+        return [
+            row for row in rows if isinstance(row, list) and all(isinstance(x, str) for x in row)
+        ]
+
+    def save(self, rows: list[list[str]], *, merge: bool) -> None:
+        """This build's shells; with ``merge``, also those of earlier builds of the same key
+        that this build did not need."""
+        known = {(row[0], row[1]): row for row in (self.load() or []) if merge and len(row) == 4}
+        known.update({(row[0], row[1]): row for row in rows})
+        data = {"key": self.key, "shells": [known[key] for key in sorted(known)]}
+        write_signed_json(self.path, data, self.secret.derive("shells-cache"))
 
 
 def _template_error(error: jinja2.TemplateError) -> str:

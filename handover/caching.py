@@ -51,6 +51,8 @@ PREVIEW_SITE = HANDOVER_DIR / "preview"
 STATE_FILE = CACHE_DIR / "last-build.json"
 #: Which build the spare folder beside the site mirrors (see ``swapping``).
 SPARE_RECORD = CACHE_DIR / "spare-site.json"
+#: The pages the theme rendered per language and access mode (no client in them).
+SHELLS_CACHE = CACHE_DIR / "shells.json"
 VALIDATED_CACHE = CACHE_DIR / "validated"
 KEY_CACHE = CACHE_DIR / "wrapped-keys.json"
 ARTIFACTS_CACHE = CACHE_DIR / "artifacts"
@@ -179,6 +181,23 @@ def _written_body(raw: bytes) -> bytes | None:
 
 def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
+
+
+def write_signed_json(path: Path, data: Any, key: bytes) -> Path:
+    """A cache file whose content decides what gets published (a page's shell): signed
+    with a key only the master secret gives, so a file planted in a shared CI cache is
+    ignored (``read_signed_json``) instead of published."""
+    mac = hmac.new(key, _canonical(data), hashlib.sha256).hexdigest()
+    return write_json(path, {"mac": mac, "data": data})
+
+
+def read_signed_json(path: Path, key: bytes) -> Any | None:
+    """What ``write_signed_json`` wrote with ``key``; None if missing, damaged or unsigned."""
+    stored = read_json(path)
+    if not isinstance(stored, dict) or set(stored) != {"mac", "data"}:
+        return None
+    expected = hmac.new(key, _canonical(stored["data"]), hashlib.sha256).hexdigest()
+    return stored["data"] if hmac.compare_digest(str(stored["mac"]), expected) else None
 
 
 def _canonical(data: Any) -> bytes:

@@ -198,6 +198,14 @@ class HandoverPlugin(BasePlugin[HandoverConfig]):
 
     def on_files(self, files: Files, /, *, config: MkDocsConfig) -> Files:
         _add_default_docs(files, config)
+        for page, seal in self.prepare_client_pages(config):
+            self.add_page(files, config, page, seal)
+        return files
+
+    def prepare_client_pages(self, config: MkDocsConfig) -> list[tuple[PreparedPage, Seal]]:
+        """The run's cases (under plain ``mkdocs build``: every case), their documents
+        fetched and checked, each with its keys and its rendered page; the plugin's per-build
+        state starts afresh."""
         run = self._run
         if run is not None and run.cases is not None:
             cases = run.cases
@@ -240,15 +248,14 @@ class HandoverPlugin(BasePlugin[HandoverConfig]):
         facts.save()
         self.views, self.seals, self.bodies, self.contents = {}, {}, {}, {}
         self.shell_parts, self.shell_pages, self.shells = {}, {}, {}
-        for page, seal in zip(pages, seals, strict=True):
-            self.add_page(files, config, page, seal)
-        return files
+        return list(zip(pages, seals, strict=True))
 
     def add_page(self, files: Files, config: MkDocsConfig, page: PreparedPage, seal: Seal) -> None:
         """One client's page into the build (and in previews, their files unsealed).
 
-        MkDocs gets a page that knows the language and nothing else of the client; the
-        content it shows is filled in by ``on_page_content``."""
+        MkDocs gets one page per language and access mode, which knows nothing of any
+        client (its body is filled in by ``on_page_content``); each client's page is made
+        from it after the build (``write_client_pages``)."""
         slug = seal.keys.slug
         language = page.view.case.language
         self.views[slug] = page.view
@@ -260,14 +267,20 @@ class HandoverPlugin(BasePlugin[HandoverConfig]):
                 source = str(download.source)
                 _add_generated(files, config, f"{slug}/{download.site_path}", abs_src_path=source)
             return
-        self.seals[slug] = seal
-        self.contents[slug] = page.html
+        self.remember_sealed(page, seal)
         key = (language, seal.mode)
         if key not in self.shell_pages:  # the theme renders one page per language and mode
             folder = f"{SHELL_PAGE_PREFIX}{len(self.shell_pages)}"
             self.shell_pages[key] = folder
             self.bodies[folder] = self.shell_part(config, UNLOCK_TEMPLATE, language, seal.mode)
             _add_generated(files, config, f"{folder}/index.md", content=shell)
+
+    def remember_sealed(self, page: PreparedPage, seal: Seal) -> None:
+        """A client page to write from its shell after the build (``write_client_pages``)."""
+        slug = seal.keys.slug
+        self.views[slug] = page.view
+        self.seals[slug] = seal
+        self.contents[slug] = page.html
 
     def shell_part(self, config: MkDocsConfig, template: str, language: str, mode: str) -> str:
         """A part of the shell, rendered once per language and access mode: it cannot
@@ -344,6 +357,28 @@ class HandoverPlugin(BasePlugin[HandoverConfig]):
                 advance()
         for slug, files in clients.items():
             files.publish(self.views[slug].downloads, site / slug / "f")
+
+    def cached_shells(self) -> list[list[str]]:
+        """The shells of this build as ``[language, mode, folder, html]`` rows, for the
+        next build that changes no shared file (``build_without_theme``)."""
+        return [[*key, self.shell_pages[key], html] for key, html in sorted(self.shells.items())]
+
+    def build_without_theme(
+        self, config: MkDocsConfig, cases: list[ClientCase], shells: list[list[str]]
+    ) -> bool:
+        """A rebuild's client pages and files into ``config.site_dir``, from the shells an
+        earlier build rendered, without MkDocs or the theme (whose output is unchanged).
+        False, with nothing written, when a page needs a shell not among ``shells``."""
+        cached = {(row[0], row[1]): (row[2], row[3]) for row in shells if len(row) == 4}
+        if self.preview or any((case.language, case.access) not in cached for case in cases):
+            return False
+        for page, seal in self.prepare_client_pages(config):
+            self.remember_sealed(page, seal)
+        self.shell_pages = {key: folder for key, (folder, _html) in cached.items()}
+        self.shells = {key: html for key, (_folder, html) in cached.items()}
+        Path(config.site_dir).mkdir(parents=True, exist_ok=True)
+        self.on_post_build(config=config)
+        return True
 
     def write_client_pages(self, site: Path) -> None:
         """Each client's page: the shell the theme rendered for their language and access

