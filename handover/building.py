@@ -28,7 +28,6 @@ os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")  # the theme's banner is not f
 
 import jinja2
 from filelock import FileLock, Timeout
-from mkdocs.commands.build import build as mkdocs_build
 from mkdocs.config import load_config
 from mkdocs.config.defaults import MkDocsConfig
 
@@ -326,6 +325,8 @@ def _build_beside(
             if cached is not None and plugin.build_without_theme(config, cases, cached):
                 carried = sorted(_theme_files(target, previous))
             else:
+                from mkdocs.commands.build import build as mkdocs_build  # rebuilds skip it
+
                 try:
                     mkdocs_build(config)
                 except jinja2.TemplateError as error:
