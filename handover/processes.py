@@ -24,7 +24,7 @@ from concurrent.futures import ProcessPoolExecutor
 FAULT_ENV = "HANDOVER_FAULT"
 PR_SET_PDEATHSIG = 1
 #: Every phase a build passes, in order (``worker`` runs inside each forked worker).
-PHASES = ("locked", "validated", "worker", "built", "staging", "staged", "swapped")
+PHASES = ("locked", "validated", "worker", "built", "staging", "staged", "swapped", "mirrored")
 
 
 #: The build's process id, as forked workers inherit it (they call ``die_with_parent``).
@@ -43,7 +43,10 @@ def worker_pool(pool: ProcessPoolExecutor) -> Iterator[ProcessPoolExecutor]:
         try:
             for process in list((getattr(pool, "_processes", None) or {}).values()):
                 process.kill()
-            pool.shutdown(wait=True, cancel_futures=True)
+            # A Ctrl-C that lands while the pool starts its manager thread leaves a thread
+            # that cannot be joined: the workers are dead, the interrupt is what counts.
+            with contextlib.suppress(RuntimeError):
+                pool.shutdown(wait=True, cancel_futures=True)
         finally:
             signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
         raise
