@@ -1,11 +1,12 @@
 """Stage 5: one safe build of the portal.
 
-Cases are validated before MkDocs starts; MkDocs writes the changed pages into a fresh
-folder next to the site; the new site is assembled beside the live one, kept pages linked
-from it (never moved out of it), and one atomic exchange puts it in place of the old
-(``swapping``). Whatever stops a build — an
-error, Ctrl-C, SIGKILL — the site is the whole old one or the whole new one, and the next
-build clears what a killed one left behind.
+Cases are validated before MkDocs starts; the changed pages are written into a fresh
+folder next to the site (by MkDocs, or from cached shells when the theme's output cannot
+have changed); the new site is assembled beside the live one, kept pages linked from it
+(never moved out of it), and one atomic exchange puts it in place of the old
+(``swapping``). Whatever stops a build — an error, Ctrl-C, SIGKILL — the site is the
+whole old one or the whole new one, and the next build clears what a killed one left
+behind.
 
 Sources are sacred: before anything is written, the site folder is checked against the
 cases, templates, docs, repository and project folders, which a site build replaces.
@@ -39,10 +40,9 @@ from handover.caching import (
     SPARE_RECORD,
     STATE_FILE,
     VALIDATED_CACHE,
+    Shells,
     StaleFolders,
     prepare,
-    read_signed_json,
-    write_signed_json,
 )
 from handover.cases import case_folders, load_cases
 from handover.errors import BuildLocked, ConfigError, SiteDirError
@@ -253,7 +253,11 @@ def _build_locked(portal: Portal, *, full: bool) -> BuildResult:
         checkpoint("validated")
         unlock_for(project, cases, at_rest)
         generation = secrets.token_hex(16)
-        shells = Shells(project / SHELLS_CACHE, f"{shared}/{sorted(versions.items())}", secret)
+        shells = Shells(
+            project / SHELLS_CACHE,
+            f"{shared}/{sorted(versions.items())}",
+            secret.derive("shells-cache"),
+        )
         _build_beside(portal, cases, list(kept.values()), previous, generation, shells)
     finally:
         lock_caches(project, at_rest)  # no derived plaintext stays between builds
@@ -322,8 +326,12 @@ def _build_beside(
         config.site_dir = str(staging)
         with plugin.running(Run(portal.settings, cases)):
             cached = shells.load() if kept else None
-            if cached is not None and plugin.build_without_theme(config, cases, cached):
-                carried = sorted(_theme_files(target, previous))
+            if (
+                cached is not None
+                and all((target / name).exists() for name in cached.theme_files)
+                and plugin.build_without_theme(config, cases, cached.rows)
+            ):
+                carried = list(cached.theme_files)
             else:
                 from mkdocs.commands.build import build as mkdocs_build  # rebuilds skip it
 
@@ -331,7 +339,9 @@ def _build_beside(
                     mkdocs_build(config)
                 except jinja2.TemplateError as error:
                     raise ConfigError(_template_error(error)) from None
-                shells.save(plugin.cached_shells(), merge=bool(kept))
+                built = {seal.keys.slug for seal in plugin.seals.values()}
+                theme_files = sorted({entry.name for entry in os.scandir(staging)} - built)
+                shells.save(plugin.cached_shells(), theme_files, merge=bool(kept))
         checkpoint("built")
         folders = SiteFolders(target, portal.settings.project / SPARE_RECORD)
         folders.replace_site(
@@ -340,46 +350,6 @@ def _build_beside(
     finally:
         config.site_dir = str(target)
         shutil.rmtree(staging, ignore_errors=True)
-
-
-def _theme_files(site: Path, previous: BuildState) -> set[str]:
-    """What the live site holds besides client pages: the theme's assets, 404 page, home."""
-    pages = {entry.get("slug", "") for entry in previous.cases.values()}
-    return {entry.name for entry in os.scandir(site)} - pages
-
-
-def _is_str(value: object) -> bool:
-    return isinstance(value, str)
-
-
-@dataclass(frozen=True)
-class Shells:
-    """The shells the theme rendered, kept for rebuilds while nothing they depend on (the
-    shared fingerprint and library versions: ``key``) changes; signed, because what is in
-    them is published."""
-
-    path: Path
-    key: str
-    secret: MasterSecret
-
-    def load(self) -> list[list[str]] | None:
-        data = read_signed_json(self.path, self.secret.derive("shells-cache"))
-        if not isinstance(data, dict) or data.get("key") != self.key:
-            return None
-        rows = data.get("shells")
-        if not isinstance(rows, list):
-            return None
-        return [
-            row for row in rows if isinstance(row, list) and all(isinstance(x, str) for x in row)
-        ]
-
-    def save(self, rows: list[list[str]], *, merge: bool) -> None:
-        """This build's shells; with ``merge``, also those of earlier builds of the same key
-        that this build did not need."""
-        known = {(row[0], row[1]): row for row in (self.load() or []) if merge and len(row) == 4}
-        known.update({(row[0], row[1]): row for row in rows})
-        data = {"key": self.key, "shells": [known[key] for key in sorted(known)]}
-        write_signed_json(self.path, data, self.secret.derive("shells-cache"))
 
 
 def _template_error(error: jinja2.TemplateError) -> str:

@@ -412,6 +412,58 @@ class StaleFolders:
             shutil.rmtree(folder, ignore_errors=True)
 
 
+@dataclass(frozen=True)
+class CachedShells:
+    """What a build without the theme needs: the shells as ``[language, mode, folder,
+    html]`` rows, and the names of the files the theme put in the site besides pages."""
+
+    rows: list[list[str]]
+    theme_files: list[str]
+
+
+@dataclass(frozen=True)
+class Shells:
+    """The pages the theme rendered per language and access mode, kept for rebuilds while
+    nothing they depend on changes (``key``: the shared fingerprint and library versions).
+    Signed (``signing_key``, from the master secret), because what is in them is published:
+    a file planted in a shared CI cache is ignored, never published."""
+
+    path: Path
+    key: str
+    signing_key: bytes
+
+    def load(self) -> CachedShells | None:
+        data = read_signed_json(self.path, self.signing_key)
+        if not isinstance(data, dict) or data.get("key") != self.key:
+            return None
+        rows, names = data.get("shells"), data.get("theme_files")
+        if not (isinstance(rows, list) and isinstance(names, list)):
+            return None
+        return CachedShells(
+            [row for row in rows if isinstance(row, list) and all(map(_is_str, row))],
+            [name for name in names if _is_str(name)],
+        )
+
+    def save(self, rows: list[list[str]], theme_files: list[str], *, merge: bool) -> None:
+        """This build's shells; with ``merge``, also those of earlier builds of the same key
+        that this build did not need."""
+        earlier = self.load() if merge else None
+        known = {
+            (row[0], row[1]): row for row in (earlier.rows if earlier else []) if len(row) == 4
+        }
+        known.update({(row[0], row[1]): row for row in rows})
+        data = {
+            "key": self.key,
+            "shells": [known[key] for key in sorted(known)],
+            "theme_files": theme_files,
+        }
+        write_signed_json(self.path, data, self.signing_key)
+
+
+def _is_str(value: object) -> bool:
+    return isinstance(value, str)
+
+
 class SignedBytecodeCache(jinja2.BytecodeCache):
     """The theme's compiled templates between builds (compiling them is most of MkDocs'
     start-up), each file signed with a key derived from the master secret.

@@ -291,3 +291,14 @@ def test_a_page_in_a_language_no_shell_was_made_for_runs_the_theme(
     )
     assert 'lang="de"' in (sealed.page_dir(portal.site, "beta") / "index.html").read_text()
     assert tree(portal.site) == full_build(portal, tmp_path / "full")
+
+
+def test_a_theme_file_missing_from_the_site_runs_the_theme(portal: Project, tmp_path: Path) -> None:
+    (portal.site / "404.html").unlink()
+    edit(portal, "beta", "Monthly payroll", "Quarterly payroll")
+    assert (
+        "Built 1 client page (2 unchanged, kept)"
+        in portal.run("build", "--today", "2026-12-01").output
+    )
+    assert (portal.site / "404.html").is_file()
+    assert tree(portal.site) == full_build(portal, tmp_path / "full")
