@@ -222,7 +222,9 @@ class HandoverPlugin(BasePlugin[HandoverConfig]):
             path
             for case in cases
             for document in case.case.documents
-            if (path := case.document_path(document)) and path.is_file()
+            if (path := case.document_path(document))
+            and self.fetched.facts(path) is None  # a stored document's facts are known
+            and path.is_file()
         )
         artifacts = self.project_dir(config) / ARTIFACTS_CACHE
         requests = [

@@ -141,6 +141,7 @@ class FetchedDocuments:
         self.store = store
         self.key = key
         self._sizes: dict[str, int] | None = None
+        self._locked_names: set[str] | None = None
         #: Plaintext path -> facts, for every copy this build uses (made or not).
         self.known: dict[Path, FileFacts] = {}
         #: Copies whose plaintext this process wrote and checked.
@@ -162,6 +163,20 @@ class FetchedDocuments:
             )
         return self._sizes
 
+    def _locked(self) -> set[str]:
+        """The hashes whose encrypted copy is in the cache: one listing, not a look per
+        document (a portal holds tens of thousands)."""
+        if self._locked_names is None:
+            self._locked_names = set()
+            if self.folder.is_dir():
+                with os.scandir(self.folder) as entries:
+                    self._locked_names = {
+                        entry.name.removesuffix(atrest.SUFFIX)
+                        for entry in entries
+                        if entry.name.endswith(atrest.SUFFIX)
+                    }
+        return self._locked_names
+
     def facts(self, file: Path) -> FileFacts | None:
         """A copy's facts without reading it, or None for any other file."""
         return self.known.get(file)
@@ -173,8 +188,7 @@ class FetchedDocuments:
         if path in self.made:
             return path
         size = self.sizes.get(sha256)
-        locked = path.with_name(path.name + atrest.SUFFIX)
-        if self.key is not None and size is not None and locked.is_file():
+        if self.key is not None and size is not None and sha256 in self._locked():
             self.known[path] = FileFacts(size, sha256)
             return path
         self._fetch(sha256, path)
