@@ -10,6 +10,19 @@ text that compresses and binary that does not), each case's ZIP the way
 * decrypt:  reading every ZIP back (only needed when a sealed copy must be made again).
 
     .venv/bin/python bench/cache_encryption.py --n 1000
+
+With ``--project DIR`` (a project ``bench/run.py --keep`` left, caches warm) it measures
+whole warm full builds instead (each a fresh ``handover build`` process after an edit to
+``mkdocs.yml``, as ``bench/run.py`` forces them), three ways:
+
+* at-rest:   what the code does: artefacts unlocked before and locked after each build,
+             stored documents' copies left encrypted unless needed;
+* no-cache:  derived artefacts not cached at all: manifests, calendars and ZIPs made again
+             by every build (reading every document; a stored one from its encrypted
+             copy) and deleted when it ends;
+* plaintext: artefacts kept unencrypted (not allowed: shown only to price the encryption).
+
+    .venv/bin/python bench/cache_encryption.py --project bench/out/1000-link-1-store
 """
 
 from __future__ import annotations
@@ -18,10 +31,15 @@ import argparse
 import io
 import os
 import random
+import shutil
+import statistics
+import subprocess
+import sys
 import tempfile
 import time
 import zipfile
 from pathlib import Path
+from typing import Any
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
@@ -58,9 +76,22 @@ def make_zip(files: list[tuple[str, bytes]]) -> bytes:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--n", type=int, default=1000)
+    parser.add_argument("--project", type=Path, help="measure whole builds of this project")
+    parser.add_argument("--repeat", type=int, default=2, help="measured builds per way")
+    parser.add_argument("--child", choices=WAYS, help=argparse.SUPPRESS)
+    parser.add_argument("--today", default="2026-12-01")
     args = parser.parse_args()
+    if args.child:
+        child(args.child, args.project, args.today)
+    elif args.project:
+        whole_builds(args.project.resolve(), args.repeat, args.today)
+    else:
+        in_memory(args.n)
+
+
+def in_memory(n: int) -> None:
     rng = random.Random(1)
-    cases = [documents(rng) for _ in range(args.n)]
+    cases = [documents(rng) for _ in range(n)]
 
     start = time.perf_counter()
     zips = [make_zip(files) for files in cases]
@@ -92,7 +123,7 @@ def main() -> None:
         relock_seconds = time.perf_counter() - start
 
     total = sum(len(z) for z in zips)
-    print(f"{args.n} ZIPs, {total / 1e6:.1f} MB in all")
+    print(f"{n} ZIPs, {total / 1e6:.1f} MB in all")
     print(f"zip again (drop the cache):   {zip_seconds:.3f} s")
     print(f"encrypt at rest (AES-GCM):    {encrypt_seconds:.3f} s")
     print(f"decrypt when resealing:       {decrypt_seconds:.3f} s")
@@ -100,6 +131,77 @@ def main() -> None:
         f"handover.atrest, files on disk: lock {lock_seconds:.3f} s, unlock every case "
         f"{unlock_seconds:.3f} s, lock again unchanged {relock_seconds:.3f} s"
     )
+
+
+WAYS = ("at-rest", "no-cache", "plaintext")
+
+
+def whole_builds(project: Path, repeat: int, today: str) -> None:
+    """Each way: one build to settle the cache into that way, then ``repeat`` measured."""
+    sys.path.insert(0, str(Path(__file__).parent))
+    from run import SECRET  # the secret bench/run.py builds its projects with
+
+    env = {key: value for key, value in os.environ.items() if key != "CI"}
+    env |= {"HANDOVER_SECRET": SECRET, "NO_MKDOCS_2_WARNING": "1"}
+    config = project / "mkdocs.yml"
+    original = config.read_bytes()
+    results: dict[str, list[float]] = {}
+    load = os.getloadavg()
+    try:
+        for way in (*WAYS, "at-rest"):  # the last puts the cache back as the code keeps it
+            times = []
+            for run in range(repeat + 1):
+                config.write_bytes(original + f"# cache way {way} {run}\n".encode())
+                command = [sys.executable, __file__, "--child", way, "--project", str(project)]
+                started = time.perf_counter()
+                done = subprocess.run([*command, "--today", today], env=env, capture_output=True)
+                if done.returncode:
+                    raise SystemExit(f"{way}: build failed\n{done.stderr.decode()[-3000:]}")
+                if run:
+                    times.append(time.perf_counter() - started)
+            results.setdefault(way, times)
+    finally:
+        config.write_bytes(original)
+    print(f"warm full builds of {project.name} (load {load[0]:.1f} -> {os.getloadavg()[0]:.1f}):")
+    for way, times in results.items():
+        runs = ", ".join(f"{t:.2f}" for t in times)
+        print(f"  {way:9}  median {statistics.median(times):6.2f} s  ({runs})")
+
+
+def child(way: str, project: Path, today: str) -> None:
+    """One ``handover build``, with the at-rest steps replaced for the way measured."""
+    from handover import building, purging
+    from handover.caching import ARTIFACTS_CACHE, FETCH_CACHE
+    from handover.cli import cli
+
+    artifacts = project / ARTIFACTS_CACHE
+
+    def unlock_none(*args: Any) -> None:
+        atrest.remove_plaintext(project / FETCH_CACHE)
+
+    def drop_artifacts(project_dir: Path, key: bytes) -> None:
+        shutil.rmtree(artifacts, ignore_errors=True)
+        atrest.lock(project_dir / FETCH_CACHE, key)
+
+    def unlock_once(project_dir: Path, cases: Any, key: bytes) -> None:
+        purging.unlock_for(project_dir, cases, key)
+        for locked in artifacts.rglob(f"*{atrest.SUFFIX}"):
+            locked.unlink()  # from now on the artefacts are kept as plaintext only
+
+    def lock_documents(project_dir: Path, key: bytes) -> None:
+        atrest.lock(project_dir / FETCH_CACHE, key)
+
+    ways: dict[str, dict[str, Any]] = {
+        "at-rest": {},
+        "no-cache": {"unlock_for": unlock_none, "lock_caches": drop_artifacts},
+        "plaintext": {"unlock_for": unlock_once, "lock_caches": lock_documents},
+    }
+    if way == "no-cache":
+        shutil.rmtree(artifacts, ignore_errors=True)
+    for name, replacement in ways[way].items():
+        setattr(building, name, replacement)  # what building.build calls around MkDocs
+    command = ["build", "-f", str(project / "mkdocs.yml"), "--site-dir", str(project / "site")]
+    cli([*command, "--today", today], prog_name="handover", standalone_mode=False)
 
 
 if __name__ == "__main__":

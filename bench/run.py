@@ -709,7 +709,7 @@ def prepare_reference(project: Path, params: Params) -> Path:
     from handover.building import open_portal, validate
     from handover.caching import ARTIFACTS_CACHE
     from handover.rendering import page_view
-    from handover.store import fetch_documents, open_store
+    from handover.store import FetchedDocuments, fetch_documents, open_store
 
     started = time.perf_counter()
     reference = project / "reference"
@@ -720,7 +720,8 @@ def prepare_reference(project: Path, params: Params) -> Path:
     renderer = portal.plugin.renderer(portal.config)
     firm = portal.plugin.firm(portal.config)
     store = open_store(project, portal.plugin.config.document_store)
-    for case in fetch_documents(validate(portal), store, project):
+    copies = FetchedDocuments(project, store)  # no key: plaintext copies, checked
+    for case in fetch_documents(validate(portal), copies):
         view = page_view(case, params.day, firm)
         cache = project / ARTIFACTS_CACHE / case.id
         view = view.with_artifacts(build_artifacts(view, renderer.calendar_events(view), cache))

@@ -18,6 +18,7 @@ import io
 import json
 import os
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -33,10 +34,24 @@ REMINDER = dt.timedelta(days=-1, hours=-15)  # 09:00 two days before an all-day 
 MANIFEST_FIELDS = ["title", "category", "file", "size", "sha256", "available_until"]
 
 
+#: Called with a file's path before its bytes are read (see ``store.FetchedDocuments``).
+Readable = Callable[[Path], None]
+
+
+def _as_is(path: Path) -> None:
+    """Most files are readable as they are."""
+
+
 def build_artifacts(
-    view: PageView, events: list[dict[str, Any]], folder: Path, facts_of: FactsOf = file_facts
+    view: PageView,
+    events: list[dict[str, Any]],
+    folder: Path,
+    facts_of: FactsOf = file_facts,
+    readable: Readable = _as_is,
 ) -> Artifacts:
-    """Write the manifests, ZIP and calendar for ``view`` into ``folder`` (a cache)."""
+    """Write the manifests, ZIP and calendar for ``view`` into ``folder`` (a cache).
+    ``readable`` gets each document's path before the ZIP reads it (only when the ZIP must
+    be written: a cached one needs no document's bytes)."""
     folder.mkdir(parents=True, exist_ok=True)
     prefix = view.case.id
     entries = manifest_entries(view)
@@ -48,7 +63,7 @@ def build_artifacts(
     }
     paths["calendar.ics"] = _calendar_file(view, events, folder / f"{prefix}-calendar", facts_of)
     archive = (
-        _archive(view, folder / f"{prefix}-{fingerprint[:16]}.zip", written, facts_of)
+        _archive(view, folder / f"{prefix}-{fingerprint[:16]}.zip", written, facts_of, readable)
         if entries
         else None
     )
@@ -134,7 +149,13 @@ def _calendar_file(
     return path
 
 
-def _archive(view: PageView, path: Path, manifests: dict[str, bytes], facts_of: FactsOf) -> Path:
+def _archive(
+    view: PageView,
+    path: Path,
+    manifests: dict[str, bytes],
+    facts_of: FactsOf,
+    readable: Readable = _as_is,
+) -> Path:
     """The ZIP, written once per distinct content: its name carries the fingerprint, and a
     cached one is reused only while its bytes match the checksum recorded when it was
     written (a damaged ZIP is written again, never published)."""
@@ -148,6 +169,7 @@ def _archive(view: PageView, path: Path, manifests: dict[str, bytes], facts_of: 
                 stored = item.download.source.suffix.lower() in STORED_SUFFIXES
                 info.compress_type = zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED
                 info.external_attr = 0o644 << 16
+                readable(item.download.source)
                 with item.download.source.open("rb") as source:
                     # The size up front lets zipfile write a ZIP64 entry for a file near or
                     # over 4 GiB (smaller ones stay plain ZIP, byte for byte as before).

@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import os
 import struct
+import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -63,6 +64,35 @@ def unlock(folders: Iterable[Path], key: bytes, root: Path) -> None:
                 locked.unlink(missing_ok=True)
 
 
+def unlock_file(plain: Path, key: bytes, root: Path, into: Path | None = None) -> bool:
+    """Decrypt ``plain``'s locked copy into ``into`` (default: ``plain``), replacing whatever
+    is there; False when there is no copy or it does not decrypt (a damaged one is
+    dropped). Safe to run in several processes at once: each decrypts into its own
+    temporary file."""
+    locked = plain.with_name(plain.name + SUFFIX)
+    if not locked.is_file():
+        return False
+    try:
+        _decrypt(locked, plain, key, root, into)
+    except (InvalidTag, ValueError, struct.error):
+        locked.unlink(missing_ok=True)
+        return False
+    return True
+
+
+def remove_plaintext(folder: Path) -> None:
+    """Delete the plaintext files directly in ``folder`` (one listing, no decryption): for a
+    cache whose files are decrypted one by one when needed, where plaintext found before
+    a build can only be a killed build's leftover."""
+    if not folder.is_dir():
+        return
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            if not entry.is_dir(follow_symlinks=False) and not entry.name.endswith(SUFFIX):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(entry.path)
+
+
 def _plain_files(folder: Path) -> list[Path]:
     found = []
     for parent, _dirs, names in os.walk(folder):
@@ -105,9 +135,13 @@ def _encrypt(plain: Path, locked: Path, key: bytes, root: Path) -> None:
     partial.replace(locked)
 
 
-def _decrypt(locked: Path, plain: Path, key: bytes, root: Path) -> None:
+def _decrypt(locked: Path, plain: Path, key: bytes, root: Path, into: Path | None = None) -> None:
+    """``plain``'s bytes (its name is bound into every chunk) written to ``into`` or it."""
+    target = into or plain
     cipher = AESGCM(key)
-    partial = plain.with_name(plain.name + ".partial")
+    handle, name = tempfile.mkstemp(prefix=f".{plain.name}.", suffix=".partial", dir=target.parent)
+    os.close(handle)
+    partial = Path(name)
     try:
         with locked.open("rb") as reader, partial.open("wb") as writer:
             if reader.read(len(MAGIC)) != MAGIC:
@@ -122,7 +156,7 @@ def _decrypt(locked: Path, plain: Path, key: bytes, root: Path) -> None:
             if reader.read(1):
                 raise ValueError("trailing bytes")
         os.utime(partial, ns=(mtime_ns, mtime_ns))
-        partial.replace(plain)
+        partial.replace(target)
     finally:
         with contextlib.suppress(OSError):
             partial.unlink()

@@ -25,7 +25,7 @@ import os
 import shutil
 import tempfile
 import typing
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -63,6 +63,9 @@ SEALED_CACHE = CACHE_DIR / "sealed"
 JINJA_CACHE = CACHE_DIR / "jinja"
 #: Verified copies of documents fetched from the document store, by SHA-256.
 FETCH_CACHE = CACHE_DIR / "documents"
+#: The size of each document whose fetched copy was checked against its pin, by SHA-256:
+#: what a build shows of a stored document without decrypting its copy.
+FETCH_INDEX = CACHE_DIR / "documents.json"
 #: What the last publish left on each target (never uploaded: it names every page).
 MANIFESTS = CACHE_DIR / "publish"
 #: One line per publish: day, target, what was uploaded and deleted, and whether verified.
@@ -269,11 +272,17 @@ class SealedFiles:
     into the site its bytes are hashed against its name, and a damaged entry is encrypted
     again instead of published. Encryption is deterministic, so a file is encrypted once
     per content.
+
+    ``readable`` is called with a download's source before its bytes are read: a document
+    kept only encrypted in the fetch cache gets its plaintext then, and only then.
     """
 
-    def __init__(self, folder: Path, seal: Seal) -> None:
+    def __init__(
+        self, folder: Path, seal: Seal, readable: Callable[[Path], None] = lambda path: None
+    ) -> None:
         self.folder = folder
         self.seal = seal
+        self.readable = readable
         self._entries: dict[str, Path] | None = None
 
     def _stem(self, download: Download) -> tuple[str, str]:
@@ -301,6 +310,7 @@ class SealedFiles:
     def encrypt(self, download: Download) -> Path:
         """Encrypt one download into the cache: written whole, its checksum in its name."""
         name, stem = self._stem(download)
+        self.readable(download.source)
         private_dir(self.folder)
         handle, partial = tempfile.mkstemp(prefix=".", suffix=".partial", dir=self.folder)
         os.close(handle)

@@ -49,7 +49,7 @@ from handover.caching import (
 from handover.cases import load_cases
 from handover.certificates import CERTIFICATE_TEMPLATE, certificate_scope, make_certificate
 from handover.deletions import DeletionRecord
-from handover.files import FactsCache, file_facts, write_if_changed
+from handover.files import file_facts, write_if_changed
 from handover.keys import MasterSecret, load_master_secret
 from handover.preparing import PageRequest, PreparedPage, prepare_pages
 from handover.problems import ProblemsFound
@@ -60,7 +60,7 @@ from handover.sealing import ACCESS_MODES, Seal, fill_shell, make_seals
 from handover.settings import Run, Settings
 from handover.shell import harden, refused_settings
 from handover.steps import step_warnings
-from handover.store import fetch_documents, open_store
+from handover.store import FetchedDocuments, StoredFacts, fetch_documents, open_store
 from handover.validation import ClientCase, FirmDefaults
 
 log = logging.getLogger("mkdocs.plugins.handover")
@@ -97,6 +97,8 @@ class HandoverPlugin(BasePlugin[HandoverConfig]):
         self.preview = False
         self.views: dict[str, PageView] = {}
         self.seals: dict[str, Seal] = {}
+        #: Copies of stored documents this build uses (made readable only when needed).
+        self.fetched = FetchedDocuments(Path(), None)
         #: What MkDocs shows as each client page's body: the unlock form, or a preview.
         self.bodies: dict[str, str] = {}
         #: Each client's content, sealed into the envelope of their page.
@@ -215,10 +217,14 @@ class HandoverPlugin(BasePlugin[HandoverConfig]):
             except ProblemsFound as problems:  # plain ``mkdocs build``: MkDocs' own error
                 raise PluginError(problems.report()) from None
         project = self.project_dir(config)
-        facts = FactsCache(project / FACTS_CACHE)
         store = open_store(project, self.config.document_store)
+        # The key ``building`` locks the caches with: copies of stored documents stay
+        # encrypted unless something must be made from their bytes.
+        at_rest = self.secret(config).derive("cache-at-rest")
+        self.fetched = FetchedDocuments(project, store, at_rest)
+        facts = StoredFacts(project / FACTS_CACHE, self.fetched)
         try:
-            cases = fetch_documents(cases, store, project, facts.facts)
+            cases = fetch_documents(cases, self.fetched, facts.facts)
         except ProblemsFound as problems:
             raise PluginError(problems.report()) from None
         for case in cases:
@@ -230,7 +236,9 @@ class HandoverPlugin(BasePlugin[HandoverConfig]):
             path
             for case in cases
             for document in case.case.documents
-            if (path := case.document_path(document)) and path.is_file()
+            if (path := case.document_path(document))
+            and self.fetched.facts(path) is None  # a stored document's facts are known
+            and path.is_file()
         )
         artifacts = self.project_dir(config) / ARTIFACTS_CACHE
         requests = [
@@ -244,7 +252,9 @@ class HandoverPlugin(BasePlugin[HandoverConfig]):
             for case in cases
         ]
         with progress("Preparing client pages", len(cases)) as advance:
-            pages = prepare_pages(requests, self.renderer(config), facts, advance)
+            pages = prepare_pages(
+                requests, self.renderer(config), facts, advance, self.fetched.readable
+            )
         facts.save()
         self.views, self.seals, self.bodies, self.contents = {}, {}, {}, {}
         self.shell_parts, self.shell_pages, self.shells = {}, {}, {}
@@ -264,6 +274,7 @@ class HandoverPlugin(BasePlugin[HandoverConfig]):
             self.bodies[slug] = page.html
             _add_generated(files, config, f"{slug}/index.md", content=shell)
             for download in page.view.downloads:
+                self.fetched.readable(download.source)  # MkDocs copies it as it is
                 source = str(download.source)
                 _add_generated(files, config, f"{slug}/{download.site_path}", abs_src_path=source)
             return
@@ -342,7 +353,10 @@ class HandoverPlugin(BasePlugin[HandoverConfig]):
         site = Path(config.site_dir)
         self.write_client_pages(site)
         cache = self.project_dir(config) / SEALED_CACHE
-        clients = {slug: SealedFiles(cache / slug, seal) for slug, seal in self.seals.items()}
+        readable = self.fetched.readable
+        clients = {
+            slug: SealedFiles(cache / slug, seal, readable) for slug, seal in self.seals.items()
+        }
         jobs = [
             (files, download)
             for slug, files in clients.items()

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from handover.artifacts import build_artifacts
+from handover.artifacts import Readable, build_artifacts
 from handover.files import FactsCache
 from handover.processes import die_with_parent, worker_pool
 from handover.rendering import Artifacts, Download, PageView, Renderer, page_view
@@ -59,13 +59,19 @@ class _Prepared:
     facts: dict[str, list[int | str]]
 
 
-def prepare_page(request: PageRequest, renderer: Renderer, facts: FactsCache) -> PreparedPage:
+def prepare_page(
+    request: PageRequest,
+    renderer: Renderer,
+    facts: FactsCache,
+    readable: Readable = lambda path: None,
+) -> PreparedPage:
     """What the page shows on the build day, its downloads besides the client's files, and
-    its HTML."""
+    its HTML. ``readable`` gets a document's path before its bytes are read (the ZIP)."""
     view = _view(request, facts)
     if view.phase != "deleted":
         events = renderer.calendar_events(view)
-        view = view.with_artifacts(build_artifacts(view, events, request.artifacts, facts.facts))
+        folder = request.artifacts
+        view = view.with_artifacts(build_artifacts(view, events, folder, facts.facts, readable))
     return PreparedPage(view, renderer.render_page(view))
 
 
@@ -79,6 +85,7 @@ def prepare_pages(
     renderer: Renderer,
     facts: FactsCache,
     advance: Callable[[], None] = lambda: None,
+    readable: Readable = lambda path: None,
 ) -> list[PreparedPage]:
     """Every page, in the order asked; on all cores when there are many and fork exists."""
     workers = os.cpu_count() or 1
@@ -86,9 +93,9 @@ def prepare_pages(
     # can deadlock the child on a lock one of them held, so only a single thread forks.
     can_fork = "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
     if len(requests) < PARALLEL_FROM or workers < 2 or not can_fork:
-        return [_advancing(prepare_page(r, renderer, facts), advance) for r in requests]
+        return [_advancing(prepare_page(r, renderer, facts, readable), advance) for r in requests]
     context = multiprocessing.get_context("fork")
-    start = (renderer, facts)
+    start = (renderer, facts, readable)
     with worker_pool(ProcessPoolExecutor(workers, context, _start_worker, start)) as pool:
         sent_back = pool.map(_prepare_in_worker, requests, chunksize=16)
         return [
@@ -110,20 +117,20 @@ def _advancing(page: PreparedPage, advance: Callable[[], None]) -> PreparedPage:
     return page
 
 
-#: A worker's renderer and facts: inherited through fork, not pickled.
-_worker: tuple[Renderer, FactsCache] | None = None
+#: A worker's renderer, facts and ``readable``: inherited through fork, not pickled.
+_worker: tuple[Renderer, FactsCache, Readable] | None = None
 
 
-def _start_worker(renderer: Renderer, facts: FactsCache) -> None:
+def _start_worker(renderer: Renderer, facts: FactsCache, readable: Readable) -> None:
     global _worker
     die_with_parent()
-    _worker = (renderer, facts)
+    _worker = (renderer, facts, readable)
 
 
 def _prepare_in_worker(request: PageRequest) -> _Prepared:
     if _worker is None:
         raise RuntimeError("worker started without its renderer")
-    renderer, facts = _worker
+    renderer, facts, readable = _worker
     facts.start_recording()
-    page = prepare_page(request, renderer, facts)
+    page = prepare_page(request, renderer, facts, readable)
     return _Prepared(page.html, page.view.artifacts, facts.recorded())

@@ -37,6 +37,7 @@ from handover.caching import (
     CACHE_DIR,
     FACTS_CACHE,
     FETCH_CACHE,
+    FETCH_INDEX,
     PREVIEW_SITE,
     SEALED_CACHE,
     read_json,
@@ -368,7 +369,18 @@ def clear_caches(case: ClientCase, hashes: set[str], settings: PurgeSettings) ->
         _forget_facts(project / FACTS_CACHE, case.folder, project / FETCH_CACHE, hashes)
     except OSError as error:
         problems.append(f"build-caches: {project / FACTS_CACHE}: {error.strerror or error}")
+    try:
+        _forget_sizes(project / FETCH_INDEX, hashes)
+    except OSError as error:
+        problems.append(f"build-caches: {project / FETCH_INDEX}: {error.strerror or error}")
     return problems
+
+
+def _forget_sizes(path: Path, hashes: set[str]) -> None:
+    """The fetch index names each checked copy's hash and size: purged ones go too."""
+    entries = read_json(path)
+    if isinstance(entries, dict) and hashes & entries.keys():
+        write_json(path, {k: v for k, v in entries.items() if k not in hashes})
 
 
 def _forget_facts(shards: Path, folder: Path, fetched: Path, hashes: set[str]) -> None:
@@ -497,13 +509,13 @@ def prune_orphans(project_dir: Path, case_ids: Collection[str], slugs: Collectio
 
 
 def unlock_for(project_dir: Path, cases: Sequence[ClientCase], key: bytes) -> None:
-    """Before a build: the plaintext of the cached artefacts and fetched documents of the
-    cases it renders (see ``atrest``)."""
+    """Before a build: the plaintext of the cached artefacts of the cases it renders (see
+    ``atrest``). Fetched documents stay encrypted: the build decrypts one only when it must
+    make something from its bytes (``store.FetchedDocuments``); plaintext of one that a
+    killed build left is removed, never trusted."""
     artifacts = project_dir / ARTIFACTS_CACHE
     atrest.unlock([artifacts / case.id for case in cases], key, artifacts)
-    documents = project_dir / FETCH_CACHE
-    pinned = {d.sha256 for case in cases for d in case.case.documents if d.sha256}
-    atrest.unlock([documents / sha256 for sha256 in sorted(pinned)], key, documents)
+    atrest.remove_plaintext(project_dir / FETCH_CACHE)
 
 
 def lock_caches(project_dir: Path, key: bytes) -> None:

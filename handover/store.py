@@ -14,26 +14,34 @@ well-kept client. It needs only the five methods below.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import shutil
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from ruamel.yaml import YAML
 
-from handover.caching import FETCH_CACHE, atomic_write, sha256_of
+from handover import atrest
+from handover.caching import (
+    FETCH_CACHE,
+    FETCH_INDEX,
+    atomic_write,
+    private_dir,
+    read_json,
+    sha256_of,
+    write_json,
+)
 from handover.errors import StoreError
-from handover.files import FactsOf, FileFacts, file_facts
-from handover.problems import Problem, ProblemsFound
+from handover.files import FactsCache, FactsOf, FileFacts, file_facts
+from handover.problems import Problem, ProblemsFound, display_path
 from handover.validation import ClientCase
 
 if TYPE_CHECKING:
     from handover.building import Portal
-
-#: Where the build keeps verified copies of pinned documents, per hash.
 
 
 class DocumentStore(Protocol):
@@ -110,16 +118,173 @@ def open_store(project_dir: Path, setting: str | None) -> DocumentStore | None:
     return LocalFolderStore((project_dir / setting).resolve())
 
 
+class FetchedDocuments:
+    """Verified copies of stored documents in the private cache, by SHA-256, fetched once.
+
+    A copy is fetched from the store and checked against its pin once; between builds it
+    is kept only encrypted (``atrest``, locked when a build ends) and its size goes into
+    the index (``FETCH_INDEX``). A later build takes a document's facts from the pin and
+    the index and leaves its copy encrypted: the page, the manifest and the cached ZIP and
+    encrypted site file need no byte of it. Only when something must be made from the
+    bytes (a ZIP or an encrypted site file that is not cached) does ``readable`` decrypt
+    the copy, check its hash again, and fetch it afresh if it is damaged.
+
+    Without ``key`` (no at-rest encryption, e.g. a script) every copy is fetched as
+    plaintext, checked, and left for the caller.
+    """
+
+    def __init__(
+        self, project_dir: Path, store: DocumentStore | None, key: bytes | None = None
+    ) -> None:
+        self.folder = project_dir / FETCH_CACHE
+        self.index = project_dir / FETCH_INDEX
+        self.store = store
+        self.key = key
+        self._sizes: dict[str, int] | None = None
+        self._locked_names: set[str] | None = None
+        #: Plaintext path -> facts, for every copy this build uses (made or not).
+        self.known: dict[Path, FileFacts] = {}
+        #: Copies whose plaintext this process wrote and checked.
+        self.made: set[Path] = set()
+        #: Where a hash is pinned (``file: field``), for an error found only mid-build.
+        self.pinned_in: dict[str, tuple[Path, str]] = {}
+        self._changed = False
+
+    @property
+    def sizes(self) -> dict[str, int]:
+        """The index, read when first needed; a damaged one reads as empty (every copy is
+        then fetched and checked again)."""
+        if self._sizes is None:
+            data = read_json(self.index)
+            self._sizes = (
+                {k: v for k, v in data.items() if isinstance(v, int) and len(k) == 64}
+                if isinstance(data, dict)
+                else {}
+            )
+        return self._sizes
+
+    def _locked(self) -> set[str]:
+        """The hashes whose encrypted copy is in the cache: one listing, not a look per
+        document (a portal holds tens of thousands)."""
+        if self._locked_names is None:
+            self._locked_names = set()
+            if self.folder.is_dir():
+                with os.scandir(self.folder) as entries:
+                    self._locked_names = {
+                        entry.name.removesuffix(atrest.SUFFIX)
+                        for entry in entries
+                        if entry.name.endswith(atrest.SUFFIX)
+                    }
+        return self._locked_names
+
+    def facts(self, file: Path) -> FileFacts | None:
+        """A copy's facts without reading it, or None for any other file."""
+        return self.known.get(file)
+
+    def get(self, sha256: str) -> Path:
+        """Where the copy of this document is: checked before (its facts from the index, its
+        bytes still encrypted) or fetched and checked now. Raises ``StoreError``."""
+        path = self.folder / sha256
+        if path in self.made:
+            return path
+        size = self.sizes.get(sha256)
+        if self.key is not None and size is not None and sha256 in self._locked():
+            self.known[path] = FileFacts(size, sha256)
+            return path
+        self._fetch(sha256, path)
+        return path
+
+    def readable(self, file: Path) -> None:
+        """Make the plaintext of a copy ``get`` returned, checked against its pin; other
+        files are left alone. A plaintext this process did not write is never trusted."""
+        facts = self.known.get(file)
+        if facts is None or file in self.made:
+            return
+        if self.key is not None:
+            with _scratch(self.folder, file.name) as scratch:
+                unlocked = atrest.unlock_file(file, self.key, self.folder, into=scratch)
+                if unlocked and sha256_of(scratch) == facts.sha256:
+                    os.replace(scratch, file)
+                    self.made.add(file)
+                    return
+        try:
+            self._fetch(facts.sha256, file)  # the cached copy was damaged: fetch it again
+        except StoreError as error:
+            source, field = self.pinned_in.get(facts.sha256, (None, ""))
+            where = f"{display_path(source)}: {field}: " if source else ""
+            raise StoreError(f"{where}{error.message}") from None
+
+    def _fetch(self, sha256: str, target: Path) -> None:
+        """A fresh copy from the store, checked; never a file whose bytes miss the pin."""
+        if self.store is None:
+            raise StoreError(
+                "the file is not in the case folder and mkdocs.yml names no document_store"
+            )
+        with _scratch(self.folder, sha256) as partial:
+            self.store.fetch(sha256, partial)
+            facts = file_facts(partial)
+            if facts.sha256 != sha256:
+                raise StoreError(
+                    f"the document store {self.store.location} gave bytes with SHA-256 "
+                    f"{facts.sha256}, not the pinned hash: the stored copy is damaged or was "
+                    "replaced"
+                )
+            os.replace(partial, target)
+        self.known[target] = facts
+        self.made.add(target)
+        if self.sizes.get(sha256) != facts.size:
+            self.sizes[sha256] = facts.size
+            self._changed = True
+
+    def save(self) -> None:
+        """Keep the sizes of the copies checked so far (only the index; the copies are
+        locked by the build). Entries whose copy is gone are dropped."""
+        if not self._changed:
+            return
+        used = {path.name for path in self.known}
+        self._sizes = {
+            sha256: size
+            for sha256, size in self.sizes.items()
+            if sha256 in used or (self.folder / f"{sha256}{atrest.SUFFIX}").is_file()
+        }
+        write_json(self.index, self.sizes)
+        self._changed = False
+
+
+@contextlib.contextmanager
+def _scratch(folder: Path, name: str) -> Iterator[Path]:
+    """A private temporary file in ``folder`` (the lock leaves ``.partial`` files alone),
+    gone afterwards unless it was renamed into place."""
+    private_dir(folder)
+    handle, path = tempfile.mkstemp(prefix=f".{name}.", suffix=".partial", dir=folder)
+    os.close(handle)
+    try:
+        yield Path(path)
+    finally:
+        Path(path).unlink(missing_ok=True)
+
+
+class StoredFacts(FactsCache):
+    """The build's file facts, which also know the copies of stored documents: their facts
+    come from ``FetchedDocuments`` (pin and index), so an encrypted copy is never read for
+    them and the facts cache keeps no entry for a copy that only lives during a build."""
+
+    def __init__(self, path: Path, copies: FetchedDocuments) -> None:
+        super().__init__(path)
+        self.copies = copies
+
+    def facts(self, file: Path) -> FileFacts:
+        known = self.copies.facts(file)
+        return known if known is not None else super().facts(file)
+
+
 def fetch_documents(
-    cases: Iterable[ClientCase],
-    store: DocumentStore | None,
-    project_dir: Path,
-    facts_of: FactsOf = file_facts,
+    cases: Iterable[ClientCase], copies: FetchedDocuments, facts_of: FactsOf = file_facts
 ) -> list[ClientCase]:
-    """Each case with its pinned documents that are not in the case folder fetched from the
-    store into the private cache, and every pinned file checked against its pin (through
-    ``facts_of``, the build's facts cache); every problem at once."""
-    cache = project_dir / FETCH_CACHE
+    """Each case with its pinned documents that are not in the case folder taken from the
+    fetch cache (fetched from the store and checked the first time), and every pinned file
+    in a case folder checked against its pin (through ``facts_of``, the build's facts
+    cache); every problem at once. The index of checked copies is saved on the way."""
     found: list[ClientCase] = []
     problems: list[Problem] = []
     for case in cases:
@@ -142,12 +307,13 @@ def fetch_documents(
                         )
                     )
                 continue
+            copies.pinned_in.setdefault(document.sha256, (case.source, field))
             try:
-                path = _fetch_verified(store, document.sha256, cache, facts_of)
-                fetched.append((document.file, path))
+                fetched.append((document.file, copies.get(document.sha256)))
             except StoreError as error:
                 problems.append(Problem(case.source, None, field, str(error)))
         found.append(case if not fetched else _with_fetched(case, fetched))
+    copies.save()
     if problems:
         raise ProblemsFound(problems)
     return found
@@ -157,30 +323,6 @@ def _with_fetched(case: ClientCase, fetched: list[tuple[str, Path]]) -> ClientCa
     import dataclasses
 
     return dataclasses.replace(case, fetched=tuple(fetched))
-
-
-def _fetch_verified(
-    store: DocumentStore | None, sha256: str, cache: Path, facts_of: FactsOf
-) -> Path:
-    """The cached copy if it is whole, else a fresh one from the store; never a file whose
-    bytes do not hash to the pin."""
-    target = cache / sha256
-    if target.is_file() and facts_of(target).sha256 == sha256:
-        return target
-    if store is None:
-        raise StoreError(
-            "the file is not in the case folder and mkdocs.yml names no document_store"
-        )
-    cache.mkdir(parents=True, exist_ok=True)
-    store.fetch(sha256, target)
-    actual = sha256_of(target)
-    if actual != sha256:
-        target.unlink(missing_ok=True)
-        raise StoreError(
-            f"the document store {store.location} gave bytes with SHA-256 {actual}, not the "
-            "pinned hash: the stored copy is damaged or was replaced"
-        )
-    return target
 
 
 def _copy_atomically(source: Path, target: Path) -> None:
