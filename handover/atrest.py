@@ -5,11 +5,14 @@ manifests and calendar (``artifacts/``) and the documents fetched from the docum
 (``documents/``). CI keeps that folder between runs, and a laptop keeps it for years, so
 between builds every such file is kept only encrypted (AES-256-GCM, key derived from the
 master secret): ``lock`` runs when a build ends, however it ends; ``unlock`` gives back the
-files of the cases a build is about to render. The original size and modification time
-come back too, so the facts cache and the "reuse the ZIP" checks work as before.
+artefacts of the cases a build is about to render, and ``unlock_file`` one fetched document
+when the build must make something from its bytes (``store.FetchedDocuments``). The
+original size and modification time come back too, so the facts cache and the "reuse the
+ZIP" checks work as before.
 
-Measured (``bench/cache_encryption.py``): encrypting 1,000 cases' ZIPs costs 0.06 s,
-against 0.75 s to make them again if the cache were dropped instead.
+Measured on whole warm builds of 1,000 cases (``bench/cache_encryption.py --project``, see
+``bench/README.md``): keeping the artefacts encrypted costs more than keeping them plain
+(not allowed), and less than not caching them at all.
 """
 
 from __future__ import annotations
