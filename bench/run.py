@@ -708,6 +708,7 @@ def prepare_reference(project: Path, params: Params) -> Path:
     from handover.artifacts import build_artifacts
     from handover.building import open_portal, validate
     from handover.caching import ARTIFACTS_CACHE
+    from handover.plugin import renderer_for
     from handover.rendering import page_view
     from handover.store import FetchedDocuments, fetch_documents, open_store
 
@@ -717,7 +718,7 @@ def prepare_reference(project: Path, params: Params) -> Path:
     docs = reference / "docs"
     shutil.copytree(project / "site_templates" / "docs", docs)
     portal = open_portal(project / "mkdocs.yml", today=params.day)
-    renderer = portal.plugin.renderer(portal.config)
+    renderer = renderer_for(portal.settings)  # the bench holds no secret: no template cache
     firm = portal.plugin.firm(portal.config)
     store = open_store(project, portal.plugin.config.document_store)
     copies = FetchedDocuments(project, store)  # no key: plaintext copies, checked

@@ -18,6 +18,7 @@ Measured on whole warm builds of 1,000 cases (``bench/cache_encryption.py --proj
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import struct
 import tempfile
@@ -26,6 +27,8 @@ from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from handover.files import FileFacts
 
 SUFFIX = ".at-rest"
 MAGIC = b"HOAR1"
@@ -46,10 +49,12 @@ def lock(folder: Path, key: bytes) -> None:
         path.unlink()
 
 
-def unlock(folders: Iterable[Path], key: bytes, root: Path) -> None:
+def unlock(folders: Iterable[Path], key: bytes, root: Path) -> dict[Path, FileFacts]:
     """Give back the plaintext of every locked file below ``folders`` (each inside ``root``,
-    the folder ``lock`` was given). A copy that does not decrypt (damaged, or locked under
-    another secret) is dropped: the build makes it again."""
+    the folder ``lock`` was given), with the size and SHA-256 of each file given back:
+    hashed as it was decrypted, so the build need not read it again. A copy that does not
+    decrypt (damaged, or locked under another secret) is dropped: the build makes it again."""
+    restored: dict[Path, FileFacts] = {}
     for folder in folders:
         if folder.is_file() or not folder.exists():
             candidates = [folder.with_name(folder.name + SUFFIX)]
@@ -62,9 +67,10 @@ def unlock(folders: Iterable[Path], key: bytes, root: Path) -> None:
             if plain.exists():
                 continue
             try:
-                _decrypt(locked, plain, key, root)
+                restored[plain] = _decrypt(locked, plain, key, root)
             except (InvalidTag, ValueError, struct.error):
                 locked.unlink(missing_ok=True)
+    return restored
 
 
 def unlock_file(plain: Path, key: bytes, root: Path, into: Path | None = None) -> bool:
@@ -138,9 +144,13 @@ def _encrypt(plain: Path, locked: Path, key: bytes, root: Path) -> None:
     partial.replace(locked)
 
 
-def _decrypt(locked: Path, plain: Path, key: bytes, root: Path, into: Path | None = None) -> None:
-    """``plain``'s bytes (its name is bound into every chunk) written to ``into`` or it."""
+def _decrypt(
+    locked: Path, plain: Path, key: bytes, root: Path, into: Path | None = None
+) -> FileFacts:
+    """``plain``'s bytes (its name is bound into every chunk) written to ``into`` or it;
+    their size and SHA-256."""
     target = into or plain
+    digest = hashlib.sha256()
     cipher = AESGCM(key)
     handle, name = tempfile.mkstemp(prefix=f".{plain.name}.", suffix=".partial", dir=target.parent)
     os.close(handle)
@@ -155,11 +165,14 @@ def _decrypt(locked: Path, plain: Path, key: bytes, root: Path, into: Path | Non
             for index in range(count):
                 block = reader.read(12 + min(chunk, size - index * chunk) + 16)
                 aad = _aad(root, plain, header, index, index == count - 1)
-                writer.write(cipher.decrypt(block[:12], block[12:], aad))
+                data = cipher.decrypt(block[:12], block[12:], aad)
+                digest.update(data)
+                writer.write(data)
             if reader.read(1):
                 raise ValueError("trailing bytes")
         os.utime(partial, ns=(mtime_ns, mtime_ns))
         partial.replace(target)
+        return FileFacts(size, digest.hexdigest())
     finally:
         with contextlib.suppress(OSError):
             partial.unlink()

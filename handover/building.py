@@ -251,14 +251,15 @@ def _build_locked(portal: Portal, *, full: bool) -> BuildResult:
     try:
         cases = load_cases(settings.cases_dirs, defaults, skip=kept.keys(), known=known)
         checkpoint("validated")
-        unlock_for(project, cases, at_rest)
+        restored = unlock_for(project, cases, at_rest)
         generation = secrets.token_hex(16)
         shells = Shells(
             project / SHELLS_CACHE,
             f"{shared}/{sorted(versions.items())}",
             secret.derive("shells-cache"),
         )
-        _build_beside(portal, cases, list(kept.values()), previous, generation, shells)
+        run = Run(settings, cases, restored)
+        _build_beside(portal, run, list(kept.values()), previous, generation, shells)
     finally:
         lock_caches(project, at_rest)  # no derived plaintext stays between builds
 
@@ -306,7 +307,7 @@ def _rules(defaults: FirmDefaults) -> str:
 
 def _build_beside(
     portal: Portal,
-    cases: list[ClientCase],
+    run: Run,
     kept: list[str],
     previous: BuildState,
     generation: str,
@@ -324,12 +325,12 @@ def _build_beside(
     carried: list[str] = []
     try:
         config.site_dir = str(staging)
-        with plugin.running(Run(portal.settings, cases)):
+        with plugin.running(run):
             cached = shells.load() if kept else None
             if (
                 cached is not None
                 and all((target / name).exists() for name in cached.theme_files)
-                and plugin.build_without_theme(config, cases, cached.rows)
+                and plugin.build_without_theme(config, run.cases or [], cached.rows)
             ):
                 carried = list(cached.theme_files)
             else:

@@ -117,6 +117,14 @@ class FactsCache:
         self._shard(key)[key] = entry
         self._changed.add(_shard_name(key))
 
+    def learn(self, known: dict[Path, FileFacts]) -> None:
+        """Facts taken as the files were written (by the at-rest cache's decryption), for
+        the files as they are now: no need to read them again."""
+        for file, facts in known.items():
+            entry: Entry = [*_stamp(file.stat()), facts.sha256]
+            if int(entry[0]) == facts.size:
+                self._set(str(file.absolute()), entry)
+
     def start_recording(self) -> None:
         """From now on, remember which entries are looked up (see ``recorded``)."""
         self._recorded = {}

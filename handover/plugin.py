@@ -223,6 +223,7 @@ class HandoverPlugin(BasePlugin[HandoverConfig]):
         at_rest = self.secret(config).derive("cache-at-rest")
         self.fetched = FetchedDocuments(project, store, at_rest)
         facts = StoredFacts(project / FACTS_CACHE, self.fetched)
+        facts.learn(run.restored if run is not None else {})
         try:
             cases = fetch_documents(cases, self.fetched, facts.facts)
         except ProblemsFound as problems:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from mkdocs.config.defaults import MkDocsConfig
 
+    from handover.files import FileFacts
     from handover.model import AccessMode
     from handover.validation import ClientCase
 
@@ -82,3 +83,6 @@ class Run:
 
     settings: Settings
     cases: list[ClientCase] | None = field(default=None)
+    #: Files the build decrypted from the at-rest cache, with the facts taken as it did:
+    #: the facts cache learns them instead of reading each file again.
+    restored: dict[Path, FileFacts] = field(default_factory=dict)

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 from handover import atrest
+from handover.files import file_facts
 from tests.conftest import Project
 
 KEY = bytes(range(32))
@@ -25,10 +26,12 @@ def test_lock_leaves_no_plaintext_and_unlock_gives_back_bytes_and_mtime(tmp_path
         "empty.ics.at-rest",
     ]
     assert big[:1000] not in (root / "acme" / "acme-1234.zip.at-rest").read_bytes()
-    atrest.unlock([root / "acme"], KEY, root)
+    restored = atrest.unlock([root / "acme"], KEY, root)
     for path, data in files.items():
         assert path.read_bytes() == data
         assert path.stat().st_mtime_ns == 1_600_000_000_123_456_789, "the facts cache stays valid"
+    # Hashed as they were decrypted: the build learns their facts without reading them again.
+    assert restored == {path: file_facts(path) for path in files}
 
 
 def test_an_unchanged_file_is_not_encrypted_again(tmp_path: Path) -> None:
