@@ -77,7 +77,8 @@ def markdown_fields(case: Case) -> Iterator[tuple[tuple[str | int, ...], str]]:
 
 
 def _walk(model: BaseModel, path: tuple[str | int, ...]) -> Iterator[tuple[Any, str]]:
-    for name, field in type(model).model_fields.items():
+    kind = type(model)
+    for name in kind.model_fields:
         value = getattr(model, name)
         if isinstance(value, BaseModel):
             yield from _walk(value, (*path, name))
@@ -85,12 +86,18 @@ def _walk(model: BaseModel, path: tuple[str | int, ...]) -> Iterator[tuple[Any, 
             for index, item in enumerate(value):
                 if isinstance(item, BaseModel):
                     yield from _walk(item, (*path, name, index))
-                elif isinstance(item, str) and _is_markdown(field.annotation):
+                elif isinstance(item, str) and _markdown_field(kind, name):
                     yield (*path, name, index), item
-        elif isinstance(value, str) and (
-            MARKDOWN in field.metadata or _is_markdown(field.annotation)
-        ):
+        elif isinstance(value, str) and _markdown_field(kind, name):
             yield (*path, name), value
+
+
+@functools.cache
+def _markdown_field(model: type[BaseModel], name: str) -> bool:
+    """Whether a model's field holds Markdown; remembered per field, as a build asks it of
+    every field of every case."""
+    field = model.model_fields[name]
+    return MARKDOWN in field.metadata or _is_markdown(field.annotation)
 
 
 def _is_markdown(annotation: Any) -> bool:
