@@ -481,3 +481,15 @@ def test_a_verified_publish_after_the_purge_puts_the_published_site_on_the_certi
     ]
     again = purged.run("publish", host, "--today", "2027-02-04")
     assert "removal from the published site recorded" not in again.output, "recorded once"
+
+
+def test_purge_removes_the_case_s_validated_copy_from_the_build_cache(project: Project) -> None:
+    """The validated case is derived from the case folder purge changes: it goes with the
+    other cache entries (it used to be looked for under a name the cache no longer uses)."""
+    project.write_case("purged", CASE, FILES)
+    assert project.run("build", "--today", "2026-12-01").exit_code == 0
+    validated = project.root / ".handover" / "cache" / "validated"
+    assert len(list(validated.iterdir())) == 1
+    result = project.run("purge", "--today", "2027-02-01")
+    assert result.exit_code == 0, result.output
+    assert list(validated.iterdir()) == []
