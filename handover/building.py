@@ -59,7 +59,7 @@ from handover.plugin import HandoverPlugin, firm_defaults
 from handover.processes import checkpoint
 from handover.purging import lock_caches, prune_orphans, unlock_for
 from handover.settings import Run, Settings
-from handover.swapping import SiteFolders
+from handover.swapping import SiteFolders, entries
 from handover.validation import ClientCase, FirmDefaults
 
 PLUGIN_NAME = "handover"
@@ -340,8 +340,7 @@ def _build_beside(
                     mkdocs_build(config)
                 except jinja2.TemplateError as error:
                     raise ConfigError(_template_error(error)) from None
-                built = {seal.keys.slug for seal in plugin.seals.values()}
-                theme_files = sorted({entry.name for entry in os.scandir(staging)} - built)
+                theme_files = sorted(entries(staging) - set(plugin.seals))  # not client pages
                 shells.save(plugin.cached_shells(), theme_files, merge=bool(kept))
         checkpoint("built")
         folders = SiteFolders(target, portal.settings.project / SPARE_RECORD)

@@ -176,7 +176,8 @@ def _written_body(raw: bytes) -> bytes | None:
         return None
     if len(raw) < len(_DATA_PREFIX) + _SUM_TAIL or not raw[-_SUM_TAIL:].startswith(_SUM_PREFIX):
         return None
-    body, recorded = raw[len(_DATA_PREFIX) : -_SUM_TAIL], raw[-_SUM_TAIL + len(_SUM_PREFIX) : -2]
+    body = raw[len(_DATA_PREFIX) : -_SUM_TAIL]
+    recorded = raw[-_SUM_TAIL + len(_SUM_PREFIX) : -len(_SUM_SUFFIX)]
     return (
         body if hmac.compare_digest(hashlib.sha256(body).hexdigest().encode(), recorded) else None
     )

@@ -61,8 +61,8 @@ class SiteFolders:
         _link_missing(list(kept)[:1], self.site, base)
         checkpoint("staging")
         _link_missing([*kept, *carried], self.site, base)
-        for entry in os.scandir(built):
-            os.rename(entry.path, os.path.join(base, entry.name))
+        for name in entries(built):
+            os.rename(os.path.join(built, name), os.path.join(base, name))
         checkpoint("staged")
         retired = swap_into_place(base, self.site)
         checkpoint("swapped")
@@ -73,7 +73,7 @@ class SiteFolders:
             return
         from_live = {*kept, *carried}
         _prune(retired, from_live)
-        _link_missing(_entries(self.site) - from_live, self.site, retired)
+        _link_missing(entries(self.site) - from_live, self.site, retired)
         checkpoint("mirrored")
         if retired != self.spare:
             retired.rename(self.spare)
@@ -106,9 +106,10 @@ class SiteFolders:
         )
 
 
-def _entries(folder: Path) -> set[str]:
-    with os.scandir(folder) as entries:
-        return {entry.name for entry in entries}
+def entries(folder: Path) -> set[str]:
+    """The names in ``folder`` (one listing)."""
+    with os.scandir(folder) as listing:
+        return {entry.name for entry in listing}
 
 
 def _prune(folder: Path, keep: Collection[str]) -> None:
@@ -133,7 +134,7 @@ def _same_file(first: Path, second: Path) -> bool:
 
 def _link_missing(names: Collection[str], source: Path, target: Path) -> None:
     """Each named entry of ``source`` not yet in ``target``, hard-linked (or copied) in."""
-    present = _entries(target)
+    present = entries(target)
     for name in names:
         if name in present:
             continue
