@@ -108,7 +108,7 @@ def calendar_bytes(view: PageView, events: list[dict[str, Any]]) -> bytes:
     calendar.add("calscale", "GREGORIAN")
     calendar.add("method", "PUBLISH")
     calendar.add("x-wr-calname", view.firm["name"])
-    stamp = dt.datetime.combine(view.today, dt.time(0, 0), tzinfo=dt.UTC)
+    stamp = dt.datetime.combine(view.prepared, dt.time(0, 0), tzinfo=dt.UTC)
     for item in events:
         day = dt.date.fromisoformat(item["date"])
         event = icalendar.Event()

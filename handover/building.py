@@ -34,6 +34,7 @@ from mkdocs.config.defaults import MkDocsConfig
 
 from handover.caching import (
     CACHE_DIR,
+    FACTS_CACHE,
     HANDOVER_DIR,
     LOCK_FILE,
     SHELLS_CACHE,
@@ -46,6 +47,7 @@ from handover.caching import (
 )
 from handover.cases import case_folders, load_cases
 from handover.errors import BuildLocked, ConfigError, SiteDirError
+from handover.files import FactsCache
 from handover.incremental import (
     BuildState,
     ValidatedCases,
@@ -58,6 +60,7 @@ from handover.keys import MasterSecret, load_master_secret
 from handover.plugin import HandoverPlugin, firm_defaults
 from handover.processes import checkpoint
 from handover.purging import lock_caches, prune_orphans, unlock_for
+from handover.rendering import next_change
 from handover.settings import Run, Settings
 from handover.swapping import SiteFolders, entries
 from handover.validation import ClientCase, FirmDefaults
@@ -235,18 +238,20 @@ def _build_locked(portal: Portal, *, full: bool) -> BuildResult:
         _forget_caches(project)
     secret = portal.secret()  # fail on a missing or foreign secret before any work
     shared = shared_fingerprint(
-        settings.config_file,
-        settings.templates_dir,
-        secret.derive("build-state"),
-        settings.build_day(),
+        settings.config_file, settings.templates_dir, secret.derive("build-state")
     )
+    today = settings.build_day()
     versions = library_versions()
     folders = [f for d in settings.cases_dirs for f in case_folders(d)]
-    fingerprints = {folder: folder_fingerprint(folder) for folder in folders}
+    stamps = {folder: folder_fingerprint(folder) for folder in folders}
     previous = BuildState.load(project / STATE_FILE)
-    kept = _unchanged_pages(previous, shared, versions, fingerprints, target)
+    facts = FactsCache(project / FACTS_CACHE)
+    contents = previous.contents(stamps, facts)
+    if facts.dirty:
+        facts.save()
+    kept = _unchanged_pages(previous, shared, versions, contents, target, today)
     defaults = firm_defaults(settings)
-    known = ValidatedCases(project / VALIDATED_CACHE, fingerprints, _rules(defaults))
+    known = ValidatedCases(project / VALIDATED_CACHE, contents, _rules(defaults))
     at_rest = secret.derive("cache-at-rest")
     try:
         cases = load_cases(settings.cases_dirs, defaults, skip=kept.keys(), known=known)
@@ -263,10 +268,18 @@ def _build_locked(portal: Portal, *, full: bool) -> BuildResult:
     finally:
         lock_caches(project, at_rest)  # no derived plaintext stays between builds
 
-    built = {case.folder: secret.page_slug(case.id, case.case.key_version) for case in cases}
     pages = {
-        str(f): {"fingerprint": fingerprints[f], "slug": s} for f, s in {**kept, **built}.items()
+        str(folder): {**previous.cases[str(folder)], "fingerprint": stamps[folder]}
+        for folder in kept
     }
+    for case in cases:
+        changes = next_change(case, today)
+        pages[str(case.folder)] = {
+            "fingerprint": stamps[case.folder],
+            "content": contents[case.folder],
+            "slug": secret.page_slug(case.id, case.case.key_version),
+            "until": changes.isoformat() if changes else "",
+        }
     BuildState(shared, str(target), pages, versions, generation).save(project / STATE_FILE)
     known.forget_others()
     prune_orphans(project, {f.name for f in folders}, {entry["slug"] for entry in pages.values()})
@@ -283,15 +296,17 @@ def _unchanged_pages(
     previous: BuildState,
     shared: str,
     versions: dict[str, str],
-    fingerprints: dict[Path, str],
+    contents: dict[Path, str],
     site: Path,
+    today: dt.date,
 ) -> dict[Path, str]:
-    """Case folder -> page folder, for every page the previous build of ``site`` can keep."""
+    """Case folder -> page folder, for every page the previous build of ``site`` can keep
+    on ``today``."""
     if (previous.shared, previous.versions, previous.site) != (shared, versions, str(site)):
         return {}
     kept = {}
-    for folder, fingerprint in fingerprints.items():
-        slug = previous.unchanged_page(folder, fingerprint, site)
+    for folder, content in contents.items():
+        slug = previous.unchanged_page(folder, content, site, today)
         if slug:
             kept[folder] = slug
     return kept

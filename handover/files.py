@@ -139,6 +139,11 @@ class FactsCache:
             if self._shard(key).get(key) != entry:
                 self._set(key, entry)
 
+    @property
+    def dirty(self) -> bool:
+        """Whether any fact was learnt since the last save."""
+        return bool(self._changed)
+
     def save(self) -> None:
         """Write the shards that changed, without the entries of files gone or changed; and
         remove the shards of folders that are gone."""

@@ -1,21 +1,26 @@
 """What changed since the last build, so that a rebuild only builds the pages that changed.
 
 A client's page depends on their case folder, on what every page shares (templates,
-``mkdocs.yml``, the tool itself, the master secret, the build day) and on nothing
-else. Both are summed up as fingerprints of file names, sizes, modification and change
-times, which costs a directory walk instead of reading every file (the change time cannot
-be set back, so a same-size rewrite with its old mtime restored is still noticed). The
-shared part also names the version of every library that shapes a page, so an upgrade
-rebuilds every page. When the shared part is unchanged, a case whose folder is unchanged
-keeps its page from the previous site.
+``mkdocs.yml``, the tool itself, the master secret), and on the build day only where the
+day passes one of the case's own dates (``rendering.next_change``): each page's record
+says until when it holds, so a build on a new day rebuilds only the pages whose day came.
+
+The folder and the shared part are summed up as fingerprints of file names, sizes,
+modification and change times, which costs a directory walk instead of reading every file
+(the change time cannot be set back, so a same-size rewrite with its old mtime restored is
+still noticed). The shared part also names the version of every library that shapes a
+page, so an upgrade rebuilds every page. When the shared part is unchanged, a case whose
+folder is unchanged and whose day has not come keeps its page from the previous site.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import os
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -25,7 +30,8 @@ from pydantic import ValidationError
 
 import handover
 from handover.caching import STATE_FILE, VALIDATED_CACHE, read_json, write_json
-from handover.deletions import Deletion
+from handover.deletions import Deletion, PurgeRun
+from handover.files import FactsCache
 from handover.model import Case
 from handover.validation import ClientCase
 
@@ -46,12 +52,12 @@ OUTPUT_LIBRARIES = (
 )
 
 
-def folder_fingerprint(folder: Path, skip: frozenset[str] = frozenset()) -> str:
-    """Every file below ``folder`` by relative path, size and mtime (links not followed),
-    but for the folders named in ``skip``.
-
-    Plain strings and ``os.scandir``: a rebuild runs this over every case folder."""
-    digest = hashlib.sha256()
+def _files(
+    folder: Path, skip: frozenset[str] = frozenset()
+) -> Iterator[tuple[str, os.DirEntry[str]]]:
+    """Every file below ``folder`` (links not followed) by relative path, in a fixed order,
+    but for the folders named in ``skip``. Plain strings and ``os.scandir``: a rebuild runs
+    this over every case folder."""
     pending = [("", str(folder))]
     while pending:
         relative, directory = pending.pop()
@@ -62,18 +68,52 @@ def folder_fingerprint(folder: Path, skip: frozenset[str] = frozenset()) -> str:
                     if entry.name not in skip:
                         pending.append((f"{name}/", entry.path))
                     continue
-                stat = entry.stat(follow_symlinks=False)
-                digest.update(
-                    f"{name}\0{stat.st_size}\0{stat.st_mtime_ns}\0{stat.st_ctime_ns}\0"
-                    f"{stat.st_ino}\n".encode()
-                )
+                yield name, entry
+
+
+def folder_fingerprint(folder: Path, skip: frozenset[str] = frozenset()) -> str:
+    """Every file below ``folder`` by relative path, size, mtime, ctime and inode: a stat per
+    file, no reading. Any copy or checkout changes it; ``content_fingerprint`` does not."""
+    digest = hashlib.sha256()
+    for name, entry in _files(folder, skip):
+        stat = entry.stat(follow_symlinks=False)
+        digest.update(
+            f"{name}\0{stat.st_size}\0{stat.st_mtime_ns}\0{stat.st_ctime_ns}\0"
+            f"{stat.st_ino}\n".encode()
+        )
+    return digest.hexdigest()
+
+
+def content_fingerprint(
+    folder: Path, facts: FactsCache | None = None, skip: frozenset[str] = frozenset()
+) -> str:
+    """Every file below ``folder`` by relative path and the SHA-256 of its bytes (a link by
+    its target): the same in a fresh checkout, where every stamp is new. This is what
+    makes a CI build, which restores the caches and the site into a new clone each day,
+    incremental. ``facts`` spares reading files whose stamp it knows."""
+    digest = hashlib.sha256()
+    for name, entry in _files(folder, skip):
+        path = Path(entry.path)
+        if entry.is_symlink():
+            what = "link:" + os.readlink(path)
+        elif facts is not None:
+            what = facts.facts(path).sha256
+        else:
+            what = hashlib.sha256(path.read_bytes()).hexdigest()
+        digest.update(f"{name}\0{what}\n".encode())
     return digest.hexdigest()
 
 
 def code_fingerprint() -> str:
     """The tool's own source: a new version may validate or render differently. Compiled
-    bytecode is not source: Python writes it when it likes, and it must not rebuild pages."""
-    return folder_fingerprint(Path(handover.__file__).parent, skip=frozenset({"__pycache__"}))
+    bytecode is not source: Python writes it when it likes, and it must not rebuild pages.
+    By content: CI installs the same version afresh every day."""
+    return _code_fingerprint(Path(handover.__file__).parent)
+
+
+@functools.cache
+def _code_fingerprint(package: Path) -> str:
+    return content_fingerprint(package, skip=frozenset({"__pycache__"}))
 
 
 def library_versions() -> dict[str, str]:
@@ -87,17 +127,15 @@ def library_versions() -> dict[str, str]:
     return versions
 
 
-def shared_fingerprint(
-    config_file: Path, templates_dir: Path, secret_check: bytes, today: dt.date
-) -> str:
+def shared_fingerprint(config_file: Path, templates_dir: Path, secret_check: bytes) -> str:
     """What every page depends on besides ``library_versions()`` (recorded beside it, so that
     ``last-build.json`` says which upgrade rebuilt everything); when it changes, every page
     is built again."""
     digest = hashlib.sha256()
     digest.update(config_file.read_bytes())
     digest.update(secret_check)
-    digest.update(today.isoformat().encode())
-    digest.update(folder_fingerprint(templates_dir).encode())
+    if templates_dir.is_dir():
+        digest.update(content_fingerprint(templates_dir).encode())
     digest.update(code_fingerprint().encode())
     return digest.hexdigest()
 
@@ -109,7 +147,9 @@ class BuildState:
     shared: str = ""
     #: The site folder it was built into.
     site: str = ""
-    #: Case folder (absolute) -> {"fingerprint": …, "slug": …}
+    #: Case folder (absolute) -> {"fingerprint": …, "content": …, "slug": …, "until": …}:
+    #: the folder's ``folder_fingerprint`` (stamps) and ``content_fingerprint`` (bytes), and
+    #: the first day the page may read differently (ISO date; "" if no day changes it).
     cases: dict[str, dict[str, str]] = field(default_factory=dict)
     #: ``library_versions()`` of the build.
     versions: dict[str, str] = field(default_factory=dict)
@@ -127,7 +167,12 @@ class BuildState:
                 str(data["shared"]),
                 str(data["site"]),
                 {
-                    str(k): {"fingerprint": str(v["fingerprint"]), "slug": str(v["slug"])}
+                    str(k): {
+                        "fingerprint": str(v["fingerprint"]),
+                        "content": str(v["content"]),
+                        "slug": str(v["slug"]),
+                        "until": str(v["until"]),
+                    }
                     for k, v in data["cases"].items()
                 },
                 {str(k): str(v) for k, v in data["versions"].items()},
@@ -146,10 +191,27 @@ class BuildState:
         }
         write_json(path, state)
 
-    def unchanged_page(self, folder: Path, fingerprint: str, site: Path) -> str | None:
-        """The page folder (slug) that can be kept for ``folder``, if nothing it shows changed."""
+    def contents(self, stamps: dict[Path, str], facts: FactsCache) -> dict[Path, str]:
+        """Each case folder's ``content_fingerprint``: as recorded while its stamps are
+        unchanged (no file read), computed again otherwise (a fresh checkout, an edit)."""
+        found = {}
+        for folder, stamp in stamps.items():
+            entry = self.cases.get(str(folder), {})
+            if entry.get("fingerprint") == stamp and entry.get("content"):
+                found[folder] = entry["content"]
+            else:
+                found[folder] = content_fingerprint(folder, facts)
+        return found
+
+    def unchanged_page(self, folder: Path, content: str, site: Path, today: dt.date) -> str | None:
+        """The page folder (slug) that can be kept for ``folder``, if nothing it shows
+        changed: the same bytes in the case folder, and no date of the case reached by
+        ``today``."""
         entry = self.cases.get(str(folder))
-        if entry is None or entry.get("fingerprint") != fingerprint:
+        if entry is None or entry.get("content") != content:
+            return None
+        until = entry.get("until", "")
+        if until and today >= dt.date.fromisoformat(until):
             return None
         slug = entry.get("slug", "")
         return slug if slug and (site / slug / "index.html").is_file() else None
@@ -217,6 +279,8 @@ def _case_as_json(case: ClientCase) -> dict[str, Any]:
         "deletion_date": case.deletion_date.isoformat(),
         "access": case.access,
         "deletions": [d.model_dump(mode="json") for d in case.deletions],
+        "purges": [p.model_dump(mode="json") for p in case.purges],
+        "name_line": case.name_line,
     }
 
 
@@ -230,4 +294,6 @@ def _case_from_json(data: dict[str, Any], folder: Path) -> ClientCase:
         deletion_date=dt.date.fromisoformat(data["deletion_date"]),
         access=data["access"],
         deletions=tuple(Deletion.model_validate(d) for d in data["deletions"]),
+        purges=tuple(PurgeRun.model_validate(p) for p in data["purges"]),
+        name_line=data["name_line"] if isinstance(data["name_line"], int) else None,
     )

@@ -408,7 +408,7 @@ class HandoverPlugin(BasePlugin[HandoverConfig]):
             payload = {
                 "html": self.contents[slug],
                 "files": _file_index(seal, view),
-                "built": view.today.isoformat(),
+                "built": view.prepared.isoformat(),
             }
             try:
                 page = fill_shell(shell, seal.envelope(payload))

@@ -33,6 +33,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
 from markupsafe import Markup
+from pydantic import BaseModel
 
 from handover.deletions import Deletion, DeletionRecord, Place
 from handover.files import FactsOf, FileFacts, file_facts
@@ -199,10 +200,15 @@ class PageView:
     """Everything the page template needs for one client on one day."""
 
     case: ClientCase
+    #: The day the page is true for: what is shown depends on it only through comparisons
+    #: with the case's own dates (``next_change``), never through counting days.
     today: dt.date
     firm: dict[str, Any]
     documents: list[DocumentView]
     phase: Phase
+    #: The day the page was made ("Page prepared on"): the build day. A page kept from an
+    #: earlier build keeps its day, which stays true of it.
+    prepared: dt.date
     artifacts: Artifacts | None = None
     #: The signed deletion certificate, once anything was purged.
     certificate: Download | None = None
@@ -273,8 +279,13 @@ class PageView:
 
 
 def page_view(
-    case: ClientCase, today: dt.date, firm: dict[str, Any], facts_of: FactsOf = file_facts
+    case: ClientCase,
+    today: dt.date,
+    firm: dict[str, Any],
+    facts_of: FactsOf = file_facts,
+    prepared: dt.date | None = None,
 ) -> PageView:
+    """The page for ``today``, made on ``prepared`` (default: the same day)."""
     record = DeletionRecord(deleted=case.deletions, purges=case.purges)
     purged_on = record.purged_on if case.purges else None
     documents = [
@@ -282,7 +293,60 @@ def page_view(
     ]
     phase = _phase(case, today, purged_on)
     places = tuple(record.place_days()) if phase == "deleted" else ()
-    return PageView(case, today, firm, documents, phase, deleted_on=purged_on, deleted_from=places)
+    return PageView(
+        case,
+        today,
+        firm,
+        documents,
+        phase,
+        prepared or today,
+        deleted_on=purged_on,
+        deleted_from=places,
+    )
+
+
+def next_change(case: ClientCase, today: dt.date) -> dt.date | None:
+    """The first day after ``today`` on which the case's page could read differently, or
+    None if no later day can change it.
+
+    The page depends on the day only by comparing it with dates of the case (the phase,
+    which documents are offered, which service has ended, which calendar events are still
+    ahead); relative wording ("in 3 days") is written by the reader's browser. Every
+    comparison of a day with a date ``d`` flips on ``d`` or on the day after it, so the page
+    cannot change between two such days: a build on a later day keeps it. The dates are
+    found by walking every value of the case, so a new date field is covered unasked."""
+    turns = {
+        later
+        for day in _case_days(case)
+        for later in (day, _day_after(day))
+        if later is not None and later > today
+    }
+    return min(turns, default=None)
+
+
+def _case_days(case: ClientCase) -> set[dt.date]:
+    """Every date in the case, its deletion records and the dates derived from them."""
+    found: set[dt.date] = {case.deletion_date}
+    pending: list[Any] = [case.case, list(case.deletions), list(case.purges)]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, dt.datetime):
+            found.add(value.date())
+        elif isinstance(value, dt.date):
+            found.add(value)
+        elif isinstance(value, BaseModel):
+            pending.extend(getattr(value, name) for name in type(value).model_fields)
+        elif isinstance(value, dict):
+            pending.extend(value.keys())
+            pending.extend(value.values())
+        elif isinstance(value, list | tuple | set | frozenset):
+            pending.extend(value)
+    found.update(case.available_until(document) for document in case.case.documents)
+    return found
+
+
+def _day_after(day: dt.date) -> dt.date | None:
+    return None if day == dt.date.max else day + dt.timedelta(days=1)
 
 
 def _phase(case: ClientCase, today: dt.date, purged_on: dt.date | None) -> Phase:

@@ -66,12 +66,6 @@ def test_one_edit_builds_one_page_and_matches_a_full_build(portal: Project, tmp_
     assert tree(portal.site) == full_build(portal, tmp_path / "full")
 
 
-def test_a_new_day_rebuilds_every_page(portal: Project) -> None:
-    result = portal.run("build", "--today", "2026-12-02")
-    assert "Built 3 client pages" in result.output
-    assert "in 29 days" in sealed.open_page(portal.site, "gamma")[0]
-
-
 def test_a_removed_case_leaves_the_site(portal: Project) -> None:
     page = sealed.page_dir(portal.site, "gamma")
     assert page.is_dir()

@@ -72,3 +72,23 @@ def test_an_entry_written_by_someone_else_is_not_trusted(tmp_path: Path) -> None
     path = tmp_path / "entry.json"
     path.write_text(json.dumps({"sha256": "0" * 64, "data": {"shared": "x"}}))
     assert read_json(path) is None
+
+
+def test_a_case_read_back_from_the_validated_cache_equals_the_case_validated(
+    example_portal: Path, tmp_path: Path
+) -> None:
+    """Every field of a validated case survives the cache, the purge runs among them: a
+    page rebuilt from the cache (a template edit, a new day) reads as one validated afresh,
+    so a purged client's page keeps saying what was deleted where."""
+    import dataclasses
+    import datetime as dt
+
+    from handover.building import open_portal, validate
+    from handover.deletions import PurgeRun
+
+    run = PurgeRun(on=dt.date(2027, 2, 1), by="Ada", places={"case-folder": dt.date(2027, 2, 1)})
+    for case in validate(open_portal(example_portal / "mkdocs.yml")):
+        case = dataclasses.replace(case, purges=(run,), name_line=3)
+        cache = ValidatedCases(tmp_path / case.id, {case.folder: "fingerprint"}, "rules")
+        cache.put(case.folder, case)
+        assert cache.get(case.folder) == case

@@ -192,12 +192,18 @@ def test_gitlab_secret_comes_from_a_ci_variable_not_the_file() -> None:
 def test_build_cache_is_kept_between_runs_and_never_by_pull_requests() -> None:
     jobs = load(GITHUB)["jobs"]
     (cache,) = [s for s in jobs["build"]["steps"] if s.get("uses", "").startswith("actions/cache@")]
-    assert cache["with"]["path"].split() == [".handover/cache", ".handover/publish-record.jsonl"]
+    assert cache["with"]["path"].split() == [
+        ".handover/cache",
+        ".handover/publish-record.jsonl",
+        "site",
+    ], "the previous site too: a new day keeps the pages whose dates it did not pass"
     assert "pull_request" in jobs["build"]["if"]
     assert not [s for s in jobs["validate"]["steps"] if "actions/cache" in s.get("uses", "")]
     pipeline = load(GITLAB)
-    kept = [c for c in pipeline[".handover-cache"]["cache"] if ".handover/cache/" in c["paths"]]
-    assert kept and gitlab_jobs(pipeline)["pages"]["extends"] == ".handover-cache"
+    (kept,) = [c for c in pipeline[".handover-cache"]["cache"] if ".handover/cache/" in c["paths"]]
+    assert {"public/", "site/"} <= set(kept["paths"]), "each job's previous site is kept"
+    assert "$CI_JOB_NAME" in kept["key"], "each job builds its own site folder"
+    assert gitlab_jobs(pipeline)["pages"]["extends"] == ".handover-cache"
     assert "extends" not in gitlab_jobs(pipeline)["validate"], "merge requests get no cache"
 
 
