@@ -529,7 +529,9 @@ def handover_command() -> list[str]:
     return [str(script)] if script.is_file() else [sys.executable, "-m", "handover"]
 
 
-def handover_build(project: Path, params: Params, env: dict[str, str], label: str) -> Run:
+def handover_build(
+    project: Path, params: Params, env: dict[str, str], label: str, today: str | None = None
+) -> Run:
     command = [
         *handover_command(),
         "build",
@@ -538,7 +540,7 @@ def handover_build(project: Path, params: Params, env: dict[str, str], label: st
         "--site-dir",
         str(project / "site"),
         "--today",
-        params.today,
+        today or params.today,
     ]
     log = project / "logs" / f"{label}.log"
     run = run_child(command, project, env, log)
@@ -599,7 +601,8 @@ def measure(project: Path, params: Params, repeat: int, env: dict[str, str]) -> 
         reference = prepare_reference(project, params)
         references = [run_reference(reference, env, f"reference-{i}") for i in range(1, repeat + 1)]
         rebuilds = measure_rebuilds(project, params, repeat, env)
-    handover_runs = [cold, *warm, *rebuilds]
+    next_days = measure_next_days(project, params, repeat, env)
+    handover_runs = [cold, *warm, *rebuilds, *next_days]
     full_s = median_seconds(warm)
     reference_s = median_seconds(references)
     rebuild_s = median_seconds(rebuilds)
@@ -618,11 +621,14 @@ def measure(project: Path, params: Params, repeat: int, env: dict[str, str]) -> 
         "today": params.today,
         "big_file_mb": params.big_file_mb,
         "rebuild_pages_built": [run.pages_built for run in rebuilds],
+        "next_day_s": median_seconds(next_days),
+        "next_day_pages_built": [run.pages_built for run in next_days],
         "runs": {
             "full_cold": asdict(cold),
             "full_warm": [asdict(run) for run in warm],
             "reference": [asdict(run) for run in references],
             "rebuild": [asdict(run) for run in rebuilds],
+            "next_day": [asdict(run) for run in next_days],
         },
     }
 
@@ -650,6 +656,20 @@ def measure_rebuilds(project: Path, params: Params, repeat: int, env: dict[str, 
     finally:
         case_file.write_bytes(original)
     return runs
+
+
+def measure_next_days(project: Path, params: Params, repeat: int, env: dict[str, str]) -> list[Run]:
+    """(f) The daily build when nobody edited anything: one build on ``--today`` (the
+    rebuilds restored their case), then one on each following day. Only pages one of whose
+    dates the day passed are built again; how many is in ``next_day_pages_built``."""
+    handover_build(project, params, env, "next-day-0")
+    start = dt.date.fromisoformat(params.today)
+    return [
+        handover_build(
+            project, params, env, f"next-day-{i}", (start + dt.timedelta(days=i)).isoformat()
+        )
+        for i in range(1, repeat + 1)
+    ]
 
 
 def measure_publish(
@@ -819,6 +839,12 @@ def print_table(result: dict[str, Any]) -> None:
             "(c) rebuild, 1 case edited",
             f"{result['rebuild_s']:.2f} s",
             f"median of {repeat}; pages built: {'/'.join(built)}",
+        ),
+        (
+            "(f) next day, nothing edited",
+            f"{result['next_day_s']:.2f} s",
+            f"median of {repeat} days in a row; pages built: "
+            f"{'/'.join(str(n) for n in result['next_day_pages_built'])}",
         ),
         ("(d) peak memory", f"{result['peak_mb']:.0f} MB", "max RSS of all handover builds"),
         (

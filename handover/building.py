@@ -278,6 +278,7 @@ def _build_locked(portal: Portal, *, full: bool) -> BuildResult:
             "fingerprint": stamps[case.folder],
             "content": contents[case.folder],
             "slug": secret.page_slug(case.id, case.case.key_version),
+            "since": today.isoformat(),
             "until": changes.isoformat() if changes else "",
         }
     BuildState(shared, str(target), pages, versions, generation).save(project / STATE_FILE)

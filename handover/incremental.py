@@ -147,9 +147,11 @@ class BuildState:
     shared: str = ""
     #: The site folder it was built into.
     site: str = ""
-    #: Case folder (absolute) -> {"fingerprint": …, "content": …, "slug": …, "until": …}:
-    #: the folder's ``folder_fingerprint`` (stamps) and ``content_fingerprint`` (bytes), and
-    #: the first day the page may read differently (ISO date; "" if no day changes it).
+    #: Case folder (absolute) -> {"fingerprint", "content", "slug", "since", "until"}: the
+    #: folder's ``folder_fingerprint`` (stamps) and ``content_fingerprint`` (bytes), the
+    #: day the page was built for and the first day it may read differently (ISO dates;
+    #: "until" is "" if no later day changes it). A build for a day outside those two
+    #: (``--today`` in the past, too) builds the page again.
     cases: dict[str, dict[str, str]] = field(default_factory=dict)
     #: ``library_versions()`` of the build.
     versions: dict[str, str] = field(default_factory=dict)
@@ -171,6 +173,7 @@ class BuildState:
                         "fingerprint": str(v["fingerprint"]),
                         "content": str(v["content"]),
                         "slug": str(v["slug"]),
+                        "since": str(v["since"]),
                         "until": str(v["until"]),
                     }
                     for k, v in data["cases"].items()
@@ -210,11 +213,20 @@ class BuildState:
         entry = self.cases.get(str(folder))
         if entry is None or entry.get("content") != content:
             return None
-        until = entry.get("until", "")
-        if until and today >= dt.date.fromisoformat(until):
+        if not _holds_on(entry, today):
             return None
         slug = entry.get("slug", "")
         return slug if slug and (site / slug / "index.html").is_file() else None
+
+
+def _holds_on(entry: dict[str, str], today: dt.date) -> bool:
+    """Whether a page recorded as built for ``entry["since"]`` reads the same on ``today``."""
+    try:
+        since = dt.date.fromisoformat(entry["since"])
+        until = dt.date.fromisoformat(entry["until"]) if entry["until"] else None
+    except (KeyError, ValueError):
+        return False
+    return since <= today and (until is None or today < until)
 
 
 def validated_entry(cache: Path, case_folder: Path) -> Path:

@@ -114,6 +114,15 @@ def test_the_day_a_date_passes_rebuilds_that_page_only(ending: Project, tmp_path
     assert sealed.open_page(tmp_path / "full", "gamma")[0] == gamma
 
 
+def test_a_build_for_an_earlier_day_builds_the_pages_again(ending: Project) -> None:
+    """``--today`` may go back (a preview of another day, a mistake): a page made for a
+    later day is not kept for an earlier one; pages that read the same on both days are."""
+    ending.run("build", "--today", "2026-12-04")
+    result = ending.run("build", "--today", "2026-12-02")
+    assert "Built 1 client page (2 unchanged, kept)" in result.output
+    assert "Ends on December 3, 2026" in sealed.open_page(ending.site, "gamma")[0]
+
+
 def test_a_fresh_checkout_of_the_same_cases_keeps_every_page(project: Project) -> None:
     """CI restores the caches and the site into a new clone every day: every file there has
     new stamps (mtime, ctime, inode), and the same bytes. Pages are kept by content."""
