@@ -20,6 +20,7 @@ import functools
 import json
 import logging
 import shutil
+import zlib
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -102,7 +103,7 @@ class HandoverPlugin(BasePlugin[HandoverConfig]):
         #: What MkDocs shows as each client page's body: the unlock form, or a preview.
         self.bodies: dict[str, str] = {}
         #: Each client's content, sealed into the envelope of their page.
-        self.contents: dict[str, str] = {}
+        self.contents: dict[str, bytes] = {}  # deflated (PreparedPage.packed)
         #: The unlock form and the page MkDocs renders, per (template, language, mode).
         self.shell_parts: dict[tuple[str, str, str], str] = {}
         #: The one page MkDocs renders per (language, mode): its folder, and its output.
@@ -292,7 +293,7 @@ class HandoverPlugin(BasePlugin[HandoverConfig]):
         slug = seal.keys.slug
         self.views[slug] = page.view
         self.seals[slug] = seal
-        self.contents[slug] = page.html
+        self.contents[slug] = page.packed
 
     def shell_part(self, config: MkDocsConfig, template: str, language: str, mode: str) -> str:
         """A part of the shell, rendered once per language and access mode: it cannot
@@ -406,7 +407,7 @@ class HandoverPlugin(BasePlugin[HandoverConfig]):
             key = (view.case.language, seal.mode)
             shell = self.shells[key].replace(self.shell_pages[key], slug)
             payload = {
-                "html": self.contents[slug],
+                "html": zlib.decompress(self.contents[slug]).decode(),
                 "files": _file_index(seal, view),
                 "built": view.prepared.isoformat(),
             }
