@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
 import os
 import re
 from pathlib import Path
@@ -222,12 +221,12 @@ def test_names_are_the_hmacs_security_md_states() -> None:
     keys = sealed.keys("parts")
 
     def documented(*fields: object) -> str:
-        message = json.dumps(["handover/v1/file-name", *fields]).encode()
+        message = "\0".join(["handover/v1/file-name", *map(str, fields)]).encode()
         digest = hmac.new(keys.file_name_key, message, hashlib.sha256).digest()[:15]
         return base64.b32encode(digest).decode().lower()
 
     sha = hashlib.sha256(b"x").hexdigest()
-    file_id = documented("file", "files/a.pdf", sha, "HOF2-passphrase")
+    file_id = documented("file", sha, "HOF2-passphrase", "files/a.pdf")
     assert seal("passphrase").file_id("files/a.pdf", sha) == file_id
     assert keys.part_names(file_id, MiB, 2) == [
         f"{documented('part', file_id, MiB, n)}.bin" for n in (1, 2)
