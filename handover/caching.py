@@ -25,7 +25,7 @@ import os
 import shutil
 import tempfile
 import typing
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -255,6 +255,37 @@ def copy_out(source: Path, target: Path, sha256: str | None = None) -> bool:
     return True
 
 
+def copy_parts(source: Path, targets: Sequence[Path], part_size: int, sha256: str) -> bool:
+    """``source`` cut into consecutive pieces of ``part_size`` bytes, one per target (the
+    last one the rest), hashed on the way as ``copy_out`` does. False, with no target left,
+    when the bytes do not match ``sha256`` or do not fill exactly these parts.
+
+    Read and written in 1 MiB blocks rather than ``os.copy_file_range``: the bytes must be
+    read to be hashed anyway, and a damaged cache entry must never reach the site."""
+    digest = hashlib.sha256()
+    whole = True
+    with source.open("rb") as reader:
+        for number, target in enumerate(targets, start=1):
+            written = _copy_piece(reader, target, part_size, digest)
+            whole = whole and written > 0 and (written == part_size or number == len(targets))
+        whole = whole and not reader.read(1)
+    if whole and hmac.compare_digest(digest.hexdigest(), sha256):
+        return True
+    for target in targets:
+        target.unlink(missing_ok=True)
+    return False
+
+
+def _copy_piece(reader: typing.BinaryIO, target: Path, size: int, digest: Any) -> int:
+    """Up to ``size`` bytes from ``reader`` into a new ``target``, each hashed."""
+    written = 0
+    with target.open("wb") as writer:
+        while written < size and (block := reader.read(min(CHUNK, size - written))):
+            digest.update(block)
+            written += writer.write(block)
+    return written
+
+
 def _reflink(source: int, target: int) -> bool:
     try:
         import fcntl
@@ -274,23 +305,33 @@ class SealedFiles:
     again instead of published. Encryption is deterministic, so a file is encrypted once
     per content.
 
+    The cache keeps each sealed file whole; the site gets it cut into parts of at most
+    ``part_size`` bytes (one part, the same bytes, when it fits), so that the part size can
+    change without encrypting anything again.
+
     ``readable`` is called with a download's source before its bytes are read: a document
     kept only encrypted in the fetch cache gets its plaintext then, and only then.
     """
 
     def __init__(
-        self, folder: Path, seal: Seal, readable: Callable[[Path], None] = lambda path: None
+        self,
+        folder: Path,
+        seal: Seal,
+        readable: Callable[[Path], None] = lambda path: None,
+        *,
+        part_size: int,
     ) -> None:
         self.folder = folder
         self.seal = seal
         self.readable = readable
+        self.part_size = part_size
         self._entries: dict[str, Path] | None = None
 
     def _stem(self, download: Download) -> tuple[str, str]:
-        """The file's name in the site, and the cache entry's name without its checksum."""
-        name = self.seal.keys.file_name(download.site_path)
+        """The file's id, and the cache entry's name without its checksum."""
+        file_id = self.seal.file_id(download.site_path, download.facts.sha256)
         variant = self.seal.variant  # the format and the access mode: each changes the bytes
-        return name, f"{name.removesuffix('.bin')}.{variant}.{download.facts.sha256}"
+        return file_id, f"{file_id}.{variant}.{download.facts.sha256}"
 
     def _index(self) -> dict[str, Path]:
         """Entry stem -> file, for the entries on disk (one directory listing per client)."""
@@ -310,13 +351,13 @@ class SealedFiles:
 
     def encrypt(self, download: Download) -> Path:
         """Encrypt one download into the cache: written whole, its checksum in its name."""
-        name, stem = self._stem(download)
+        file_id, stem = self._stem(download)
         self.readable(download.source)
         private_dir(self.folder)
         handle, partial = tempfile.mkstemp(prefix=".", suffix=".partial", dir=self.folder)
         os.close(handle)
         try:
-            sealed = self.seal.seal_file(name.removesuffix(".bin"), download.source, Path(partial))
+            sealed = self.seal.seal_file(file_id, download.source, Path(partial))
             if sealed != download.facts.sha256:  # the page would promise other bytes
                 raise CacheError(
                     f"{download.source}: changed while the site was being built; build again"
@@ -340,12 +381,14 @@ class SealedFiles:
         if downloads:
             target.mkdir(parents=True, exist_ok=True)
         for download in downloads:
-            name, stem = self._stem(download)
+            file_id, stem = self._stem(download)
+            names = self.seal.part_names(file_id, download.facts.size, self.part_size)
+            parts = [target / name for name in names]
             entry = self._index().get(stem)
             intact = entry is not None and entry.is_file()
-            if entry is None or not intact or not copy_out(entry, target / name, _checksum(entry)):
+            if entry is None or not intact or not self._copy(entry, parts):
                 entry = self.encrypt(download)  # missing or damaged: encrypt again
-                if not copy_out(entry, target / name, _checksum(entry)):
+                if not self._copy(entry, parts):
                     raise CacheError(f"{entry}: encrypted file does not match its checksum")
             used.add(entry.name)
         if self.folder.is_dir():
@@ -353,6 +396,12 @@ class SealedFiles:
                 if path.name not in used:
                     path.unlink(missing_ok=True)
             self._entries = None
+
+    def _copy(self, entry: Path, parts: list[Path]) -> bool:
+        """The cache entry into the site: as it is, or cut into its parts."""
+        if len(parts) == 1:
+            return copy_out(entry, parts[0], _checksum(entry))
+        return copy_parts(entry, parts, self.part_size, _checksum(entry))
 
 
 def _checksum(entry: Path) -> str:

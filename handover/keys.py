@@ -95,9 +95,37 @@ class ClientKeys:
     #: Derives the random-looking names of encrypted files.
     file_name_key: bytes
 
-    def file_name(self, file_id: str) -> str:
-        digest = hmac.new(self.file_name_key, file_id.encode(), hashlib.sha256).digest()
-        return _base32(digest[:15]) + ".bin"
+    def file_name(self, site_path: str, sha256: str, variant: str) -> str:
+        """The published name of an encrypted file, content-addressed but keyed.
+
+        It changes whenever the file's bytes could: with the document's place on the page,
+        its content (``sha256`` of the plaintext) and the seal variant (format and access
+        mode, which decide the key). So the host may cache it for good (``immutable``), and
+        a replaced document is a new object, the old one deleted. The HMAC under the
+        client's file-name key keeps it a random-looking 120 bits: nobody without the key
+        can confirm a known file by its hash, or link the same file across clients."""
+        return self._name("file", sha256, variant, site_path) + ".bin"
+
+    def part_names(self, file_id: str, part_size: int, count: int) -> list[str]:
+        """The names of a sealed file's parts when it is cut into ``count`` parts of
+        ``part_size`` bytes; one part keeps the file's own name.
+
+        Each part's name is derived on its own (not ``<name>-2.bin``), so the listing of a
+        page's folder does not say which parts make one file; and it depends on the part
+        size, because a part's bytes do: a new part size gives new names, never new bytes
+        under a name a cache holds as immutable."""
+        if count == 1:
+            return [f"{file_id}.bin"]
+        return [self._name("part", file_id, part_size, n) + ".bin" for n in range(1, count + 1)]
+
+    def _name(self, *fields: str | int) -> str:
+        """120 bits of HMAC, base32, over the fields joined by NUL. Only the last field may
+        be free text (a document's place); the others (a kind, hex digests, the variant,
+        numbers) hold no NUL, so no two lists of fields give one message. (A JSON list
+        would do too, at twice the cost: this runs a few times per file per build.)"""
+        message = "\0".join(["handover/v1/file-name", *map(str, fields)]).encode()
+        digest = hmac.new(self.file_name_key, message, hashlib.sha256).digest()
+        return _base32(digest[:15])
 
     @property
     def link_fragment(self) -> str:

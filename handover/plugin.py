@@ -88,6 +88,9 @@ class HandoverConfig(base.Config):
     document_store = option.Optional(option.Type(str))
     #: The cases are fictitious examples whose documents may be committed to git.
     example_documents = option.Type(bool, default=False)
+    #: Encrypted files larger than this are published as parts of at most this size
+    #: (bytes, or e.g. ``20 MiB``; checked in ``settings.part_size``).
+    part_size = option.Type((int, str), default="20 MiB")
 
 
 class HandoverPlugin(BasePlugin[HandoverConfig]):
@@ -353,11 +356,13 @@ class HandoverPlugin(BasePlugin[HandoverConfig]):
         Encrypted files are kept between builds (encryption is deterministic), so a
         file is encrypted once per content and linked into every later site."""
         site = Path(config.site_dir)
-        self.write_client_pages(site)
+        self.write_client_pages(site, self.settings(config).part_size)
         cache = self.project_dir(config) / SEALED_CACHE
         readable = self.fetched.readable
+        part_size = self.settings(config).part_size
         clients = {
-            slug: SealedFiles(cache / slug, seal, readable) for slug, seal in self.seals.items()
+            slug: SealedFiles(cache / slug, seal, readable, part_size=part_size)
+            for slug, seal in self.seals.items()
         }
         jobs = [
             (files, download)
@@ -396,7 +401,7 @@ class HandoverPlugin(BasePlugin[HandoverConfig]):
         self.on_post_build(config=config)
         return True
 
-    def write_client_pages(self, site: Path) -> None:
+    def write_client_pages(self, site: Path, part_size: int) -> None:
         """Each client's page: the shell the theme rendered for their language and access
         mode, their page's folder in its address, their envelope in its one slot. The
         shell pages themselves are not part of the site."""
@@ -408,7 +413,7 @@ class HandoverPlugin(BasePlugin[HandoverConfig]):
             shell = self.shells[key].replace(self.shell_pages[key], slug)
             payload = {
                 "html": zlib.decompress(self.contents[slug]).decode(),
-                "files": _file_index(seal, view),
+                "files": _file_index(seal, view, part_size),
                 "built": view.prepared.isoformat(),
             }
             try:
@@ -475,16 +480,18 @@ def _overrides(templates_dir: Path) -> frozenset[str]:
     return frozenset(str(p.relative_to(templates_dir)) for p in templates_dir.rglob("*"))
 
 
-def _file_index(seal: Seal, view: PageView) -> dict[str, dict[str, Any]]:
-    """What the browser needs to fetch, decrypt and save each file: travels encrypted."""
+def _file_index(seal: Seal, view: PageView, part_size: int) -> dict[str, dict[str, Any]]:
+    """What the browser needs to fetch, decrypt and save each file: travels encrypted.
+    ``parts`` are the URLs of the sealed file's parts, to be read in order as one stream."""
     from handover.sealing import CHUNK_SIZE
 
     index = {}
     for download in view.downloads:
-        name = seal.keys.file_name(download.site_path)
+        file_id = seal.file_id(download.site_path, download.facts.sha256)
+        names = seal.part_names(file_id, download.facts.size, part_size)
         index[download.href] = {
-            "url": f"f/{name}",
-            "id": name.removesuffix(".bin"),
+            "parts": [f"f/{name}" for name in names],
+            "id": file_id,
             "name": download.name,
             "type": download.media_type,
             "size": download.facts.size,

@@ -15,6 +15,10 @@ Format (documented for auditors in SECURITY.md):
   plaintexts never share a nonce, whatever a cache believes about a file.
 * The page's plaintext and every file are padded to a Padmé size class, so the host
   learns a rough size, not the exact one.
+* A sealed file's name is a keyed hash of its place, its content and the seal variant, so
+  new bytes always come under a new name (hosts may cache files as immutable); a sealed
+  file larger than the portal's ``part_size`` is published cut into consecutive parts, each
+  under its own keyed name, which the browser reads in order as one stream.
 * A sealed page is a client-independent shell with the envelope filled into its one
   ``<script type="application/json">`` slot (``fill_shell``); nothing is cut out of a
   themed page.
@@ -55,6 +59,13 @@ CHUNK_SIZE = 1 << 20
 FILE_MAGIC = b"HOF2"
 NONCE_BYTES = 12
 TAG_BYTES = 16
+#: Header of a sealed file: the magic and the chunk size (uint32, big-endian).
+FILE_HEADER_BYTES = len(FILE_MAGIC) + 4
+#: Encrypted files larger than this are published as several parts (``part_size``): it
+#: fits Cloudflare Pages' 25 MiB per file and GitHub Pages' 100 MiB.
+DEFAULT_PART_SIZE = 20 << 20
+#: Smaller parts would only multiply requests: one part holds at least one whole chunk.
+MIN_PART_SIZE = 1 << 20
 #: Smallest size class of a page's plaintext: short pages all look alike.
 PAGE_FLOOR = 16 * 1024
 #: The one place in a page shell where a client's envelope goes.
@@ -93,6 +104,17 @@ class Seal:
     def variant(self) -> str:
         """What besides the plaintext decides a sealed file's bytes: format and mode."""
         return f"{FILE_MAGIC.decode()}-{self.mode}"
+
+    def file_id(self, site_path: str, sha256: str) -> str:
+        """A file's name on the host without ``.bin``; bound into each of its chunks too, so a
+        chunk of one file (or of an older version of it) cannot stand in for another's."""
+        return self.keys.file_name(site_path, sha256, self.variant).removesuffix(".bin")
+
+    def part_names(self, file_id: str, size: int, part_size: int) -> list[str]:
+        """The names the sealed file of ``size`` plaintext bytes is published under, in
+        order: its own name while it fits in one part."""
+        count = part_count(sealed_size(size), part_size)
+        return self.keys.part_names(file_id, part_size, count)
 
     def envelope(self, payload: dict[str, Any]) -> dict[str, Any]:
         """The page's encrypted content and what a browser needs to open it."""
@@ -139,6 +161,19 @@ class Seal:
                 written += writer.write(nonce + cipher.encrypt(nonce, chunk, aad))
             writer.write(bytes(padded_size(written) - written))
         return digest.hexdigest()
+
+
+def sealed_size(size: int) -> int:
+    """How many bytes ``seal_file`` writes for ``size`` bytes of plaintext: the header, a
+    nonce and a tag per chunk, then padding to the size class. Known before encrypting, so a
+    page can list a file's parts before the file is sealed."""
+    count = max(1, -(-size // CHUNK_SIZE))
+    return padded_size(FILE_HEADER_BYTES + size + count * (NONCE_BYTES + TAG_BYTES))
+
+
+def part_count(sealed: int, part_size: int) -> int:
+    """Parts of at most ``part_size`` bytes that ``sealed`` bytes are cut into."""
+    return max(1, -(-sealed // part_size))
 
 
 def key_encryption_key(keys: ClientKeys, mode: AccessMode) -> bytes:

@@ -9,9 +9,16 @@ plain ``mkdocs build`` gets the defaults from ``mkdocs.yml`` alone.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+import yaml
+
+from handover.errors import ConfigError
+from handover.problems import Problem
+from handover.sealing import DEFAULT_PART_SIZE, MIN_PART_SIZE
 
 if TYPE_CHECKING:
     from mkdocs.config.defaults import MkDocsConfig
@@ -36,6 +43,8 @@ class Settings:
     default_language: str = "en"
     retention_days: int = 30
     default_access: AccessMode = "passphrase"
+    #: Encrypted files larger than this many bytes are published in parts of this size.
+    part_size: int = DEFAULT_PART_SIZE
     #: The build day; None: the real date at each build (a preview may run past midnight).
     today: dt.date | None = None
     #: ``build`` and ``serve`` may create the first secret of a never-built portal.
@@ -68,12 +77,69 @@ class Settings:
             default_language=options.default_language,
             retention_days=options.retention_days,
             default_access=options.default_access,
+            part_size=part_size(options.part_size, Path(config.config_file_path or "mkdocs.yml")),
             today=today,
             may_create_secret=may_create_secret,
         )
 
     def build_day(self) -> dt.date:
         return self.today or dt.date.today()
+
+
+UNITS = {"": 1, "b": 1, "kib": 1 << 10, "mib": 1 << 20, "gib": 1 << 30}
+SIZE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*", re.I)
+
+
+def part_size(value: object, config_file: Path) -> int:
+    """``part_size`` from ``mkdocs.yml`` in bytes: a whole number, or a size such as
+    ``20 MiB``. Binary units only: hosts state their limits in MiB, and ``MB`` would leave
+    a reader guessing which was meant. Anything else, or less than ``MIN_PART_SIZE``, stops
+    with the file and line, before anything is built."""
+    size = _bytes(value)
+    if size is not None and size >= MIN_PART_SIZE:
+        return size
+    wrong = "is not a size" if size is None else "is too small"
+    problem = Problem(
+        config_file,
+        setting_line(config_file, "part_size"),
+        "part_size",
+        f"{value!r} {wrong}: give bytes or a size such as 20 MiB, at least "
+        f"{MIN_PART_SIZE >> 20} MiB",
+    )
+    raise ConfigError(str(problem))
+
+
+def _bytes(value: object) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    found = SIZE.fullmatch(value) if isinstance(value, str) else None
+    unit = UNITS.get(found[2].lower()) if found else None
+    return int(float(found[1]) * unit) if found and unit else None
+
+
+def setting_line(config_file: Path, name: str) -> int | None:
+    """The line of ``name`` in the handover plugin's section of ``mkdocs.yml``, for a
+    message that says where to look; None if it cannot be found (the file is read as
+    nodes, so MkDocs' own tags such as ``!ENV`` do not stop it)."""
+    try:
+        root = yaml.compose(config_file.read_text(encoding="utf-8"), Loader=yaml.SafeLoader)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return None
+    plugins = _child(root, "plugins")
+    entries = plugins.value if isinstance(plugins, yaml.SequenceNode) else []
+    for entry in entries:
+        setting = _child(_child(entry, "handover"), name)
+        if setting is not None:
+            return int(setting.start_mark.line) + 1
+    return None
+
+
+def _child(node: yaml.Node | None, key: str) -> yaml.Node | None:
+    if not isinstance(node, yaml.MappingNode):
+        return None
+    return next((v for k, v in node.value if getattr(k, "value", None) == key), None)
 
 
 @dataclass(frozen=True)

@@ -65,7 +65,7 @@ def open_file(site: Path, client_id: str, href: str) -> bytes:
     entry = files[href]
     client = keys(client_id)
     key = content_key(site, client_id)
-    data = (page_dir(site, client_id) / entry["url"]).read_bytes()
+    data = sealed_bytes(site, client_id, entry)
     assert data[:4] == b"HOF2"
     (chunk,) = struct.unpack(">I", data[4:8])
     count = max(1, -(-entry["size"] // chunk))
@@ -80,6 +80,12 @@ def open_file(site: Path, client_id: str, href: str) -> bytes:
     assert set(data[offset:]) <= {0}, "only zero padding after the last chunk"
     assert len(data) == padme(offset), "padded to exactly its size class"
     return out
+
+
+def sealed_bytes(site: Path, client_id: str, entry: dict[str, Any]) -> bytes:
+    """The sealed file as one stream: its parts, read in the order the page lists them."""
+    folder = page_dir(site, client_id)
+    return b"".join((folder / url).read_bytes() for url in entry["parts"])
 
 
 def padme(size: int) -> int:

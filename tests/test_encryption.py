@@ -65,7 +65,7 @@ def test_encrypted_files_have_names_unrelated_to_their_content(
 ) -> None:
     project.run("build")
     _, files = sealed.open_page(project.site, "minimal")
-    encrypted = files["files/documents/payroll.csv"]["url"]
+    (encrypted,) = files["files/documents/payroll.csv"]["parts"]
     source = (project.cases / "minimal" / "documents" / "payroll.csv").read_bytes()
     assert hashlib.sha256(source).hexdigest()[:10] not in encrypted
     assert re.fullmatch(r"f/[a-z2-7]{24}\.bin", encrypted)

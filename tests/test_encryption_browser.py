@@ -42,7 +42,8 @@ def build(project: Project, access: str) -> tuple[str, Any]:
 
 def ledger_url(project: Project) -> str:
     _, files = open_sealed_page(project.site, "sealed")
-    return str(files["files/documents/ledger.csv"]["url"])
+    (url,) = files["files/documents/ledger.csv"]["parts"]
+    return str(url)
 
 
 def open_page(browser: Any, base: str, path: str) -> Any:
@@ -182,3 +183,61 @@ def test_truncated_file_is_refused(
     page.get_by_role("heading", name="Sealed Client AG").wait_for()
     page.get_by_role("row", name="Ledger export").get_by_role("link", name="Download").click()
     page.get_by_role("alert").filter(has_text="This file could not be decrypted").wait_for()
+
+
+# -- files in parts -------------------------------------------------------------------
+
+#: About 2.6 MiB: with ``part_size: 1 MiB`` its sealed file is published as three parts.
+LARGE_LEDGER = b"2026-11-30,311,1200.00\n" * 120_000
+
+
+def build_in_parts(project: Project) -> tuple[str, list[Path]]:
+    """The ledger case, link mode, in a portal whose part size is 1 MiB: the page path and
+    the ledger's parts in the order the page lists them."""
+    text = project.config.read_text(encoding="utf-8")
+    anchor = "      example_documents: true\n"
+    project.config.write_text(text.replace(anchor, anchor + "      part_size: 1 MiB\n"))
+    case = CASE.format(access="link")
+    project.write_case("sealed", case, {"documents/ledger.csv": LARGE_LEDGER})
+    result = project.run("build", "--today", "2026-12-01")
+    assert result.exit_code == 0, result.output
+    links = json.loads(project.run("links", "--json").stdout)
+    _, files = open_sealed_page(project.site, "sealed")
+    path = links[0]["url"].replace("https://handover.example.com/", "")
+    folder = project.site / path.split("#")[0]
+    return path, [folder / url for url in files["files/documents/ledger.csv"]["parts"]]
+
+
+def test_a_file_in_parts_is_fetched_in_order_and_saved_whole(
+    project: Project, browser: Any, http_site: Callable[[Path], str], tmp_path: Path
+) -> None:
+    path, parts = build_in_parts(project)
+    assert len(parts) >= 3 and all(p.stat().st_size <= 1 << 20 for p in parts)
+    page = open_page(browser, http_site(project.site), path)
+    page.get_by_role("heading", name="Sealed Client AG").wait_for()
+    fetched: list[str] = []
+    page.on("request", lambda request: fetched.append(request.url.rsplit("/", 1)[-1]))
+    with page.expect_download() as info:
+        page.get_by_role("row", name="Ledger export").get_by_role("link", name="Download").click()
+    saved = tmp_path / "saved.csv"
+    info.value.save_as(saved)
+    assert saved.read_bytes() == LARGE_LEDGER
+    assert [name for name in fetched if name.endswith(".bin")] == [p.name for p in parts]
+
+
+@pytest.mark.parametrize("damage", ["missing", "short"])
+def test_a_missing_or_short_part_is_refused_with_a_message(
+    project: Project, browser: Any, http_site: Callable[[Path], str], damage: str
+) -> None:
+    path, parts = build_in_parts(project)
+    if damage == "missing":
+        parts[1].unlink()
+    else:
+        parts[1].write_bytes(parts[1].read_bytes()[:-1000])
+    page = open_page(browser, http_site(project.site), path)
+    page.get_by_role("heading", name="Sealed Client AG").wait_for()
+    downloads: list[Any] = []
+    page.on("download", lambda download: downloads.append(download))
+    page.get_by_role("row", name="Ledger export").get_by_role("link", name="Download").click()
+    page.get_by_role("alert").filter(has_text="This file could not be decrypted").wait_for()
+    assert downloads == []

@@ -28,6 +28,7 @@ from handover import publishing
 from handover.files import FactsCache
 from handover.publishing import HEADERS_FILE, SiteObject, host_warnings, last_verified_publish
 from handover.transfer import Remote
+from tests import sealed
 from tests.conftest import REPO, Project
 from tests.seaweed import BUCKET, SeaweedS3, weed_available
 from tests.test_browser import open_as_client
@@ -127,14 +128,22 @@ def test_publish_then_retire_a_client_leaves_exactly_the_new_site_on_the_host(
     assert set(held(target)) == site_keys(portal)
 
     retired = page_folder(portal, RETIRED)
-    retired_bytes = {p.read_bytes() for p in (portal.site / retired).rglob("*") if p.is_file()}
+    retired_files = {
+        p.relative_to(portal.site).as_posix(): p.read_bytes()
+        for p in (portal.site / retired).rglob("*")
+        if p.is_file()
+    }
+    before = set(held(target))
     shutil.rmtree(portal.cases / RETIRED)
     build(portal, DAY2)
     second = portal.run("publish", target, "--today", DAY2)
 
     assert second.exit_code == 0, second.output
-    gone = len(retired_bytes)
-    assert f"deleted {gone}." in second.output
+    # Besides the retired client's objects, the old name of any file re-issued on the new
+    # day (a deletion certificate) goes: encrypted files are named by their content.
+    replaced = before - site_keys(portal) - set(retired_files)
+    assert all(publishing.encrypted_file(key) for key in replaced), replaced
+    assert f"deleted {len(retired_files) + len(replaced)}." in second.output
     assert (
         f"Verified on {DAY2}: {target} holds exactly the {len(site_keys(portal))} objects of "
         f"{portal.site}."
@@ -142,15 +151,16 @@ def test_publish_then_retire_a_client_leaves_exactly_the_new_site_on_the_host(
     now = held(target)
     assert set(now) == site_keys(portal)
     assert not [key for key in now if key.startswith(f"{retired}/")]
-    assert not retired_bytes & set(now.values()), "no byte-identical copy is left anywhere"
+    assert not set(retired_files.values()) & set(now.values()), "no byte-identical copy is left"
     assert last_verified_publish(portal.root) == dt.date(2026, 11, 23)
 
     record = publishing.publish_records(portal.root)[-1]
     assert record["date"] == DAY2 and record["verified"] is True
-    assert {d["key"].split("/")[0] for d in record["deleted"]} == {retired}
-    assert sorted(d["sha256"] for d in record["deleted"]) == sorted(
-        hashlib.sha256(b).hexdigest() for b in retired_bytes
-    )
+    deleted = {d["key"]: d["sha256"] for d in record["deleted"]}
+    assert set(deleted) == set(retired_files) | replaced
+    assert {key: deleted[key] for key in retired_files} == {
+        key: hashlib.sha256(data).hexdigest() for key, data in retired_files.items()
+    }
 
 
 def test_one_edit_uploads_only_that_clients_page_and_nothing_is_deleted(
@@ -286,6 +296,7 @@ def test_objects_carry_content_type_cache_rule_and_security_headers(
     assert "frame-ancestors 'none'" in csp and "default-src 'none'" in csp
     assert "'unsafe-inline'" not in csp
     assert remote.attributes(encrypted)["Content-Type"] == "application/octet-stream"
+    assert remote.attributes(encrypted)["Cache-Control"] == "public, max-age=31536000, immutable"
     assert remote.attributes("assets/handover.css")["Cache-Control"] == "public, max-age=3600"
 
     # What the host sends to anyone: the metadata rides along as x-amz-meta-* headers.
@@ -303,6 +314,8 @@ def test_objects_carry_content_type_cache_rule_and_security_headers(
         "  Referrer-Policy: no-referrer",
         "/assets/*",
         "  Cache-Control: public, max-age=3600",
+        "/:page/f/*",
+        "  Cache-Control: public, max-age=31536000, immutable",
     ]
 
 
@@ -324,10 +337,39 @@ def test_a_local_folder_target_holds_exactly_the_site(portal: Project, tmp_path:
         assert (folder / path.relative_to(portal.site)).read_bytes() == path.read_bytes()
 
 
-def test_a_document_over_a_host_limit_is_named_in_a_warning(
+def test_a_document_over_a_host_limit_is_published_in_parts_and_no_warning_is_given(
     project: Project, tmp_path: Path
 ) -> None:
-    big = b"\0" * (26 * 2**20)
+    """With the default part size (20 MiB), a 26 MiB document meets every host's limit."""
+    write_archive(project, 26 * 2**20)
+    build(project, DAY1)
+    result = project.run("publish", f"file://{tmp_path / 'out'}", "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert "warning" not in result.output
+    sizes = [p.stat().st_size for p in project.site_files() if p.suffix == ".bin"]
+    assert max(sizes) == 20 * 2**20, "the archive (and its ZIP) are cut at the part size"
+
+
+def test_a_part_size_over_a_host_limit_is_named_in_a_warning(
+    project: Project, tmp_path: Path
+) -> None:
+    text = project.config.read_text(encoding="utf-8")
+    anchor = "      example_documents: true\n"
+    project.config.write_text(text.replace(anchor, anchor + "      part_size: 30 MiB\n"))
+    write_archive(project, 26 * 2**20)
+    build(project, DAY1)
+    result = project.run("publish", f"file://{tmp_path / 'out'}", "--dry-run")
+    warnings = [line for line in result.output.splitlines() if line.startswith("warning: ")]
+    assert len(warnings) == 1, result.output
+    assert re.fullmatch(
+        r"warning: Cloudflare Pages: \w+/f/\w+\.bin is 26\.5 MiB, over its limit of "  # padded
+        r"25\.0 MiB per file\. Set part_size in mkdocs\.yml to 25 MiB or less to publish it "
+        r"in parts\.",
+        warnings[0],
+    ), warnings
+
+
+def write_archive(project: Project, size: int, fill: bytes = b"\0") -> None:
     project.write_case(
         "archive",
         """
@@ -338,17 +380,42 @@ def test_a_document_over_a_host_limit_is_named_in_a_warning(
           - title: Scanned archive
             file: documents/archive.pdf
         """,
-        {"documents/archive.pdf": big},
+        {"documents/archive.pdf": fill * size},
     )
+
+
+def test_a_replaced_document_leaves_no_old_object_on_the_host(
+    project: Project, target: str
+) -> None:
+    """Encrypted files are cached as immutable, so a replaced document comes under new
+    names; the publish deletes the old objects, parts and all."""
+    text = project.config.read_text(encoding="utf-8")
+    anchor = "      example_documents: true\n"
+    project.config.write_text(text.replace(anchor, anchor + "      part_size: 1 MiB\n"))
+    write_archive(project, 5 * 2**19, b"a")
     build(project, DAY1)
-    result = project.run("publish", f"file://{tmp_path / 'out'}", "--dry-run")
-    warnings = [line for line in result.output.splitlines() if line.startswith("warning: ")]
-    assert len(warnings) == 1, result.output
-    assert re.fullmatch(
-        r"warning: Cloudflare Pages: \w+/f/\w+\.bin is 26\.5 MiB, over its limit of "  # padded
-        r"25\.0 MiB per file\.",
-        warnings[0],
-    ), warnings
+    assert project.run("publish", target, "--today", DAY1).exit_code == 0
+    old = archive_keys(project)
+    assert len(old) == 3 and old <= set(held(target))
+
+    write_archive(project, 5 * 2**19, b"b")
+    build(project, DAY2)
+    result = project.run("publish", target, "--today", DAY2)
+
+    assert result.exit_code == 0, result.output
+    new, now = archive_keys(project), held(target)
+    assert len(new) == 3 and new <= set(now) and not old & new
+    assert not old & set(now), "every part of the old document is gone from the host"
+    assert set(now) == site_keys(project)
+    record = publishing.publish_records(project.root)[-1]
+    assert old <= {d["key"] for d in record["deleted"]} and record["verified"] is True
+
+
+def archive_keys(project: Project) -> set[str]:
+    """The keys of the archive's parts on the host, as its page lists them."""
+    _, files = sealed.open_page(project.site, "archive")
+    folder = sealed.page_dir(project.site, "archive").name
+    return {f"{folder}/{url}" for url in files["files/documents/archive.pdf"]["parts"]}
 
 
 def test_host_limits_name_each_host_and_limit() -> None:
@@ -362,9 +429,11 @@ def test_host_limits_name_each_host_and_limit() -> None:
     huge = [obj(f"c{i}/f/x.bin", 400 * 2**20) for i in range(3)]
     assert host_warnings(huge) == [
         "GitHub Pages: the site is 1.3 GB, over its limit of 1.0 GB per site.",
-        "GitHub Pages: c0/f/x.bin is 400.0 MiB, over its limit of 100.0 MiB per file.",
+        "GitHub Pages: c0/f/x.bin is 400.0 MiB, over its limit of 100.0 MiB per file. "
+        "Set part_size in mkdocs.yml to 100 MiB or less to publish it in parts.",
         "GitLab Pages: the site is 1.3 GB, over its limit of 1.0 GB per site.",
-        "Cloudflare Pages: c0/f/x.bin is 400.0 MiB, over its limit of 25.0 MiB per file.",
+        "Cloudflare Pages: c0/f/x.bin is 400.0 MiB, over its limit of 25.0 MiB per file. "
+        "Set part_size in mkdocs.yml to 25 MiB or less to publish it in parts.",
     ]
     crowded = [obj(f"c{i}/index.html", 10) for i in range(54_001)]
     assert host_warnings(crowded)[-1] == (

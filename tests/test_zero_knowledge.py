@@ -137,7 +137,7 @@ def test_settings_that_fetch_another_origin_are_refused(
 
 def first_record(site: Path, client_id: str, href: str) -> tuple[bytes, bytes]:
     _, files = sealed.open_page(site, client_id)
-    data = (sealed.page_dir(site, client_id) / files[href]["url"]).read_bytes()
+    data = sealed.sealed_bytes(site, client_id, files[href])
     return data[8:20], data[20 : 20 + files[href]["size"]]
 
 
@@ -209,7 +209,8 @@ def test_pages_and_files_of_similar_sizes_look_the_same_to_the_host(project: Pro
     sizes = {}
     for client in ("one", "two"):
         _, files = sealed.open_page(project.site, client)
-        path = sealed.page_dir(project.site, client) / files["files/data.bin"]["url"]
+        (url,) = files["files/data.bin"]["parts"]
+        path = sealed.page_dir(project.site, client) / url
         page = sealed.page_dir(project.site, client) / "index.html"
         sizes[client] = (path.stat().st_size, page.stat().st_size)
     assert sizes["one"] == sizes["two"]

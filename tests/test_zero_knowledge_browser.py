@@ -108,6 +108,13 @@ def test_link_mode_reload_after_a_contents_link_opens_the_page(
     assert not page.get_by_text("This link is incomplete").is_visible()
 
 
+def ledger(project: Project) -> Path:
+    """The one encrypted file of the hostile case's ledger, under the name its page gives."""
+    _, files = sealed.open_page(project.site, "hostile")
+    (url,) = files["files/ledger.csv"]["parts"]
+    return sealed.page_dir(project.site, "hostile") / str(url)
+
+
 def test_an_older_file_of_the_same_size_served_by_the_host_is_refused(
     project: Project, browser: Any, http_site: Callable[[Path], str], tmp_path: Path
 ) -> None:
@@ -118,11 +125,10 @@ def test_an_older_file_of_the_same_size_served_by_the_host_is_refused(
         documents: [{title: Ledger, file: ledger.csv}]
     """
     build(project, case, {"ledger.csv": b"old,1\n" * 100})
-    _, files = sealed.open_page(project.site, "hostile")
     older = tmp_path / "older.bin"
-    shutil.copy(sealed.page_dir(project.site, "hostile") / files["files/ledger.csv"]["url"], older)
+    shutil.copy(ledger(project), older)
     path = build(project, case, {"ledger.csv": b"new,2\n" * 100})
-    shutil.copy(older, sealed.page_dir(project.site, "hostile") / files["files/ledger.csv"]["url"])
+    shutil.copy(older, ledger(project))  # the new name, the old bytes
     page = browser.new_context(accept_downloads=True).new_page()
     downloads: list[Any] = []
     page.on("download", lambda download: downloads.append(download))

@@ -258,13 +258,11 @@
 
   /* Files: fetched encrypted, decrypted chunk by chunk, checked against the SHA-256 the
    * (authenticated) page gives, saved under their real name. Zero bytes after the last
-   * chunk are padding to the file's size class. */
+   * chunk are padding to the file's size class. A large file comes in parts (a host's
+   * file-size limit): one stream cut in pieces, read in order, a record may straddle two. */
   var MAGIC = "HOF2";
 
   async function decryptFile(key, file) {
-    var response = await fetch(file.url, { credentials: "same-origin", referrerPolicy: "no-referrer" });
-    if (!response.ok) throw new Damaged();
-    var reader = response.body.getReader();
     var pending = [], pendingLength = 0, parts = [], index = 0, chunkSize = null;
     var count = Math.max(1, Math.ceil(file.size / file.chunk));
 
@@ -299,16 +297,26 @@
         index += 1;
       }
     }
-    for (;;) {
-      var step = await reader.read();
-      if (step.done) break;
-      if (index === count) continue;  /* padding */
-      pending.push(step.value);
-      pendingLength += step.value.length;
-      await drain();
+    /* Only what a record still lacks is held besides the decrypted chunks; a part that is
+     * missing or short fails here or in the next record's check. Parts after the last
+     * record hold only padding and are not fetched. */
+    async function read(url) {
+      var response = await fetch(url, { credentials: "same-origin", referrerPolicy: "no-referrer" });
+      if (!response.ok) throw new Damaged();
+      var reader = response.body.getReader();
+      for (;;) {
+        var step = await reader.read();
+        if (step.done) return;
+        pending.push(step.value);
+        pendingLength += step.value.length;
+        await drain();
+        if (index === count) { pending = []; await reader.cancel(); return; }
+      }
     }
+    for (var p = 0; p < file.parts.length && index < count; p += 1) await read(file.parts[p]);
     if (index !== count) throw new Damaged();
     var blob = new Blob(parts, { type: file.type });
+    parts = [];  /* the Blob holds the bytes now */
     var digest = new Uint8Array(await subtle.digest("SHA-256", await blob.arrayBuffer()));
     var hex = Array.prototype.map.call(digest, function (b) { return b.toString(16).padStart(2, "0"); }).join("");
     if (hex !== file.sha256) throw new Damaged();
