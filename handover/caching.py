@@ -374,9 +374,16 @@ class SealedFiles:
         self._index()[stem] = entry
         return entry
 
-    def publish(self, downloads: list[Download], target: Path) -> None:
+    def publish(self, downloads: list[Download], target: Path, live: Path | None = None) -> None:
         """Every download, encrypted, into ``target`` (the page's ``f/`` folder), each entry
-        verified first; then drop cached entries of files the client no longer has."""
+        verified first; then drop cached entries of files the client no longer has.
+
+        ``live``: the same page's ``f/`` folder in the live site. A file it already holds
+        under the same name is linked from there instead of copied from the cache: names
+        are derived from the plaintext's SHA-256, the access mode and the format
+        (``ClientKeys.file_name``) and encryption is deterministic, so the same name is the
+        same bytes, which the site only ever gets whole and verified. A warm build of every
+        page then writes no encrypted file at all."""
         used = set()
         if downloads:
             target.mkdir(parents=True, exist_ok=True)
@@ -385,6 +392,10 @@ class SealedFiles:
             names = self.seal.part_names(file_id, download.facts.size, self.part_size)
             parts = [target / name for name in names]
             entry = self._index().get(stem)
+            if entry is not None:
+                used.add(entry.name)
+            if live is not None and _link_from(live, parts, self._sizes(download, len(parts))):
+                continue
             intact = entry is not None and entry.is_file()
             if entry is None or not intact or not self._copy(entry, parts):
                 entry = self.encrypt(download)  # missing or damaged: encrypt again
@@ -397,11 +408,36 @@ class SealedFiles:
                     path.unlink(missing_ok=True)
             self._entries = None
 
+    def _sizes(self, download: Download, count: int) -> list[int]:
+        """The size of each published part of ``download``."""
+        from handover.sealing import sealed_size
+
+        total = sealed_size(download.facts.size)
+        return [min(self.part_size, total - n * self.part_size) for n in range(count)]
+
     def _copy(self, entry: Path, parts: list[Path]) -> bool:
         """The cache entry into the site: as it is, or cut into its parts."""
         if len(parts) == 1:
             return copy_out(entry, parts[0], _checksum(entry))
         return copy_parts(entry, parts, self.part_size, _checksum(entry))
+
+
+def _link_from(live: Path, parts: list[Path], sizes: list[int]) -> bool:
+    """Hard links to the live site's files of the same names and sizes, or False with none
+    made. Site to site only: the cache never shares an inode with a site."""
+    try:
+        if any(
+            os.stat(live / part.name).st_size != size
+            for part, size in zip(parts, sizes, strict=True)
+        ):
+            return False
+        for part in parts:
+            os.link(live / part.name, part)
+    except OSError:
+        for part in parts:
+            part.unlink(missing_ok=True)
+        return False
+    return True
 
 
 def _checksum(entry: Path) -> str:

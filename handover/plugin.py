@@ -354,8 +354,10 @@ class HandoverPlugin(BasePlugin[HandoverConfig]):
         """Encrypt each client's files next to their page, both cores at work.
 
         Encrypted files are kept between builds (encryption is deterministic), so a
-        file is encrypted once per content and linked into every later site."""
+        file is encrypted once per content; a file the live site already holds under its
+        (content-derived) name is linked from there, any other copied from the cache."""
         site = Path(config.site_dir)
+        live = self.settings(config).site_dir
         self.write_client_pages(site, self.settings(config).part_size)
         cache = self.project_dir(config) / SEALED_CACHE
         readable = self.fetched.readable
@@ -377,7 +379,8 @@ class HandoverPlugin(BasePlugin[HandoverConfig]):
             for _ in pool.map(encrypt, jobs):
                 advance()
         for slug, files in clients.items():
-            files.publish(self.views[slug].downloads, site / slug / "f")
+            earlier = live / slug / "f" if live.resolve() != site.resolve() else None
+            files.publish(self.views[slug].downloads, site / slug / "f", earlier)
 
     def cached_shells(self) -> list[list[str]]:
         """The shells of this build as ``[language, mode, folder, html]`` rows, for the

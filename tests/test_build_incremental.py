@@ -296,3 +296,25 @@ def test_a_theme_file_missing_from_the_site_runs_the_theme(portal: Project, tmp_
     )
     assert (portal.site / "404.html").is_file()
     assert tree(portal.site) == full_build(portal, tmp_path / "full")
+
+
+def test_a_build_of_every_page_links_the_encrypted_files_the_live_site_holds(
+    portal: Project,
+) -> None:
+    """A file's name is derived from its content, so the live site's file of the same name
+    is the same bytes: a build of every page (here after an edit to mkdocs.yml) links it
+    instead of copying it out of the cache again. One whose size is wrong is not trusted."""
+    encrypted = {k: v for k, v in inodes(portal.site).items() if "/f/" in k}
+    damaged = sorted(encrypted)[0]
+    (portal.site / damaged).write_bytes(b"not what was published")
+    with portal.config.open("a", encoding="utf-8") as config:
+        config.write("# every page depends on this file\n")
+    assert "Built 3 client pages" in portal.run("build", "--today", "2026-12-01").output
+    after = {k: v for k, v in inodes(portal.site).items() if "/f/" in k}
+    assert after.keys() == encrypted.keys()
+    assert [k for k in after if after[k] != encrypted[k]] == [damaged]
+    for client in CLIENTS:
+        assert (
+            sealed.open_file(portal.site, client, "files/documents/payroll.csv")
+            == FILES["documents/payroll.csv"]
+        )
