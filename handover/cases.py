@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 import unicodedata
@@ -128,7 +129,21 @@ def load_case(folder: Path, defaults: FirmDefaults) -> tuple[ClientCase | None, 
         return None, problems
     problems += find_secrets(source)
     case, found = validate_case(folder.name, source, defaults)
-    return (None if problems else case), problems + found
+    if case is None or problems:
+        return None, problems + found
+    return with_warnings(case), found
+
+
+def with_warnings(case: ClientCase) -> ClientCase:
+    """The case with what the build should warn about (markup dropped from a Markdown
+    field, a step whose wording says someone else acts), each with file and line. Found
+    when the case is validated and kept with it: every build shows them, and no build of
+    unchanged cases reads their YAML again for the lines (a second per 500 cases)."""
+    from handover.sanitising import markup_warnings  # the Markdown stack, only when needed
+    from handover.steps import step_warnings
+
+    found = [*markup_warnings(case), *step_warnings(case)]
+    return dataclasses.replace(case, warnings=tuple(str(warning) for warning in found))
 
 
 def _first_line(path: Path) -> int | None:

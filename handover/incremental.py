@@ -293,6 +293,7 @@ def _case_as_json(case: ClientCase) -> dict[str, Any]:
         "deletions": [d.model_dump(mode="json") for d in case.deletions],
         "purges": [p.model_dump(mode="json") for p in case.purges],
         "name_line": case.name_line,
+        "warnings": list(case.warnings),
     }
 
 
@@ -308,4 +309,5 @@ def _case_from_json(data: dict[str, Any], folder: Path) -> ClientCase:
         deletions=tuple(Deletion.model_validate(d) for d in data["deletions"]),
         purges=tuple(PurgeRun.model_validate(p) for p in data["purges"]),
         name_line=data["name_line"] if isinstance(data["name_line"], int) else None,
+        warnings=tuple(str(warning) for warning in data["warnings"]),
     )

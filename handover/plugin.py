@@ -56,11 +56,9 @@ from handover.preparing import PageRequest, PreparedPage, prepare_pages
 from handover.problems import ProblemsFound
 from handover.progress import progress
 from handover.rendering import DEFAULT_TEMPLATES, Download, PageView, Renderer
-from handover.sanitising import markup_warnings
 from handover.sealing import ACCESS_MODES, Seal, fill_shell, make_seals
 from handover.settings import Run, Settings
 from handover.shell import harden, refused_settings
-from handover.steps import step_warnings
 from handover.store import FetchedDocuments, StoredFacts, fetch_documents, open_store
 from handover.validation import ClientCase, FirmDefaults
 
@@ -233,8 +231,8 @@ class HandoverPlugin(BasePlugin[HandoverConfig]):
         except ProblemsFound as problems:
             raise PluginError(problems.report()) from None
         for case in cases:
-            for warning in [*markup_warnings(case), *step_warnings(case)]:
-                log.warning(str(warning))
+            for warning in case.warnings:
+                log.warning(warning)
         seals = self.seal_cases(config, cases)
         today = self.settings(config).build_day()
         facts.prime(

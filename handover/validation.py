@@ -53,6 +53,8 @@ class ClientCase:
     purges: tuple[PurgeRun, ...] = ()
     #: The line of ``client.name`` in ``case.yaml``, for problems found across cases.
     name_line: int | None = None
+    #: What a build warns about, with file and line (``cases.with_warnings``).
+    warnings: tuple[str, ...] = ()
 
     @property
     def source(self) -> Path:

@@ -154,12 +154,18 @@ def test_a_step_worded_for_the_firm_but_left_to_the_client_is_warned_about(
         "          - Odeberte uživatele `firma`.", "          - Zrušíme náš přístup."
     )
     project.write_case("acme", case, FILES)
+    warning = (
+        "cases/acme/case.yaml:18: accounts[0].steps[0]: reads as the firm's step, yet the "
+        "client gets a checkbox for it"
+    )
     result = project.run("build", "--today", "2026-12-01")
     assert result.exit_code == 0
-    assert (
-        "cases/acme/case.yaml:18: accounts[0].steps[0]: reads as the firm's step, yet the "
-        "client gets a checkbox for it" in result.output
-    )
+    assert warning in result.output
+    with project.config.open("a", encoding="utf-8") as config:
+        config.write("# every page is built again, the case comes from the cache\n")
+    result = project.run("build", "--today", "2026-12-01")
+    assert "Built 1 client page" in result.output
+    assert warning in result.output, "the warning is kept with the validated case"
 
 
 def test_service_and_account_badges_follow_the_tense(project: Project) -> None:
