@@ -20,8 +20,7 @@ import functools
 import json
 import logging
 import shutil
-import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -55,7 +54,7 @@ from handover.keys import MasterSecret, load_master_secret
 from handover.preparing import PageRequest, PreparedPage, prepare_pages
 from handover.problems import ProblemsFound
 from handover.progress import progress
-from handover.rendering import DEFAULT_TEMPLATES, Download, PageView, Renderer
+from handover.rendering import DEFAULT_TEMPLATES, Download, Renderer
 from handover.sealing import ACCESS_MODES, Seal, fill_shell, make_seals
 from handover.settings import Run, Settings
 from handover.shell import harden, refused_settings
@@ -97,7 +96,7 @@ class HandoverPlugin(BasePlugin[HandoverConfig]):
         self._run: Run | None = None
         #: Plain ``mkdocs serve``: unsealed pages for staff on loopback, never published.
         self.preview = False
-        self.views: dict[str, PageView] = {}
+        self.pages: dict[str, PreparedPage] = {}
         self.seals: dict[str, Seal] = {}
         #: Copies of stored documents this build uses (made readable only when needed).
         self.fetched = FetchedDocuments(Path(), None)
@@ -259,7 +258,7 @@ class HandoverPlugin(BasePlugin[HandoverConfig]):
                 requests, self.renderer(config), facts, advance, self.fetched.readable
             )
         facts.save()
-        self.views, self.seals, self.bodies, self.contents = {}, {}, {}, {}
+        self.pages, self.seals, self.bodies = {}, {}, {}
         self.shell_parts, self.shell_pages, self.shells = {}, {}, {}
         return list(zip(pages, seals, strict=True))
 
@@ -270,13 +269,13 @@ class HandoverPlugin(BasePlugin[HandoverConfig]):
         client (its body is filled in by ``on_page_content``); each client's page is made
         from it after the build (``write_client_pages``)."""
         slug = seal.keys.slug
-        language = page.view.case.language
-        self.views[slug] = page.view
+        language = page.language
+        self.pages[slug] = page
         shell = self.shell_part(config, SHELL_TEMPLATE, language, seal.mode)
         if self.preview:
             self.bodies[slug] = page.html
             _add_generated(files, config, f"{slug}/index.md", content=shell)
-            for download in page.view.downloads:
+            for download in page.downloads:
                 self.fetched.readable(download.source)  # MkDocs copies it as it is
                 source = str(download.source)
                 _add_generated(files, config, f"{slug}/{download.site_path}", abs_src_path=source)
@@ -292,9 +291,8 @@ class HandoverPlugin(BasePlugin[HandoverConfig]):
     def remember_sealed(self, page: PreparedPage, seal: Seal) -> None:
         """A client page to write from its shell after the build (``write_client_pages``)."""
         slug = seal.keys.slug
-        self.views[slug] = page.view
+        self.pages[slug] = page
         self.seals[slug] = seal
-        self.contents[slug] = page.packed
 
     def shell_part(self, config: MkDocsConfig, template: str, language: str, mode: str) -> str:
         """A part of the shell, rendered once per language and access mode: it cannot
@@ -367,7 +365,7 @@ class HandoverPlugin(BasePlugin[HandoverConfig]):
         jobs = [
             (files, download)
             for slug, files in clients.items()
-            for download in files.missing(self.views[slug].downloads)
+            for download in files.missing(self.pages[slug].downloads)
         ]
 
         def encrypt(job: tuple[SealedFiles, Download]) -> None:
@@ -378,7 +376,7 @@ class HandoverPlugin(BasePlugin[HandoverConfig]):
                 advance()
         for slug, files in clients.items():
             earlier = live / slug / "f" if live.resolve() != site.resolve() else None
-            files.publish(self.views[slug].downloads, site / slug / "f", earlier)
+            files.publish(list(self.pages[slug].downloads), site / slug / "f", earlier)
 
     def cached_shells(self) -> list[list[str]]:
         """The shells of this build as ``[language, mode, folder, html]`` rows, for the
@@ -409,13 +407,13 @@ class HandoverPlugin(BasePlugin[HandoverConfig]):
         for folder in self.shell_pages.values():
             shutil.rmtree(site / folder, ignore_errors=True)
         for slug, seal in self.seals.items():
-            view = self.views[slug]
-            key = (view.case.language, seal.mode)
+            prepared = self.pages[slug]
+            key = (prepared.language, seal.mode)
             shell = self.shells[key].replace(self.shell_pages[key], slug)
             payload = {
-                "html": zlib.decompress(self.contents[slug]).decode(),
-                "files": _file_index(seal, view, part_size),
-                "built": view.prepared.isoformat(),
+                "html": prepared.html,
+                "files": _file_index(seal, prepared.downloads, part_size),
+                "built": prepared.prepared.isoformat(),
             }
             try:
                 page = fill_shell(shell, seal.envelope(payload))
@@ -481,13 +479,15 @@ def _overrides(templates_dir: Path) -> frozenset[str]:
     return frozenset(str(p.relative_to(templates_dir)) for p in templates_dir.rglob("*"))
 
 
-def _file_index(seal: Seal, view: PageView, part_size: int) -> dict[str, dict[str, Any]]:
+def _file_index(
+    seal: Seal, downloads: Iterable[Download], part_size: int
+) -> dict[str, dict[str, Any]]:
     """What the browser needs to fetch, decrypt and save each file: travels encrypted.
     ``parts`` are the URLs of the sealed file's parts, to be read in order as one stream."""
     from handover.sealing import CHUNK_SIZE
 
     index = {}
-    for download in view.downloads:
+    for download in downloads:
         file_id = seal.file_id(download.site_path, download.facts.sha256)
         names = seal.part_names(file_id, download.facts.size, part_size)
         index[download.href] = {

@@ -23,7 +23,7 @@ from typing import Any
 from handover.artifacts import Readable, build_artifacts
 from handover.files import FactsCache
 from handover.processes import die_with_parent, worker_pool
-from handover.rendering import Artifacts, Download, PageView, Renderer, page_view
+from handover.rendering import Download, PageView, Renderer, page_view
 from handover.validation import ClientCase
 
 #: From this many cases on, pages are prepared on every core.
@@ -45,7 +45,14 @@ class PageRequest:
 
 @dataclass(frozen=True)
 class PreparedPage:
-    view: PageView
+    """What the build keeps of a prepared page until it is sealed: not the view, which holds
+    the whole case (a worker sends this back, and 10,000 views would fill memory)."""
+
+    language: str
+    #: The day the page was made ("Page prepared on").
+    prepared: dt.date
+    #: Everything published next to the page: the client's files and artefacts.
+    downloads: tuple[Download, ...]
     #: The client's content (encrypted into the page's envelope, never shown to MkDocs),
     #: deflated: a build holds every page until the theme has rendered the shells, and
     #: 10,000 pages of ~70 KB each would be most of its memory (they shrink ~6x).
@@ -53,7 +60,8 @@ class PreparedPage:
 
     @classmethod
     def of(cls, view: PageView, html: str) -> PreparedPage:
-        return cls(view, zlib.compress(html.encode(), PACK_LEVEL))
+        packed = zlib.compress(html.encode(), PACK_LEVEL)
+        return cls(view.case.language, view.prepared, tuple(view.downloads), packed)
 
     @property
     def html(self) -> str:
@@ -66,11 +74,10 @@ PACK_LEVEL = 1
 
 @dataclass(frozen=True)
 class _Prepared:
-    """What a worker sends back: only what the build cannot cheaply work out again."""
+    """What a worker sends back: the page, and the file facts it looked up on the way, for
+    the build's cache to keep."""
 
-    packed: bytes
-    artifacts: Artifacts | None
-    #: The file facts looked up on the way, for the build's cache to keep.
+    page: PreparedPage
     facts: dict[str, list[int | str]]
 
 
@@ -113,18 +120,12 @@ def prepare_pages(
     start = (renderer, facts, readable)
     with worker_pool(ProcessPoolExecutor(workers, context, _start_worker, start)) as pool:
         sent_back = pool.map(_prepare_in_worker, requests, chunksize=16)
-        return [
-            _advancing(_received(request, sent, facts), advance)
-            for request, sent in zip(requests, sent_back, strict=True)
-        ]
+        return [_advancing(_received(sent, facts), advance) for sent in sent_back]
 
 
-def _received(request: PageRequest, sent: _Prepared, facts: FactsCache) -> PreparedPage:
-    """A worker's page, completed here with what was cheaper to work out again than to send."""
+def _received(sent: _Prepared, facts: FactsCache) -> PreparedPage:
     facts.merge(sent.facts)
-    view = _view(request, facts)
-    view = view.with_artifacts(sent.artifacts) if sent.artifacts else view
-    return PreparedPage(view, sent.packed)
+    return sent.page
 
 
 def _advancing(page: PreparedPage, advance: Callable[[], None]) -> PreparedPage:
@@ -148,4 +149,4 @@ def _prepare_in_worker(request: PageRequest) -> _Prepared:
     renderer, facts, readable = _worker
     facts.start_recording()
     page = prepare_page(request, renderer, facts, readable)
-    return _Prepared(page.packed, page.view.artifacts, facts.recorded())
+    return _Prepared(page, facts.recorded())

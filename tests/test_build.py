@@ -62,7 +62,7 @@ def test_page_shows_everything_the_client_needs(project: Project) -> None:
         "Dear Sir or Madam,",
         "December 31, 2026",  # service end
         "January 31, 2027",  # deletion date
-        "in 30 days",
+        '<span class="handover-days" data-day="2026-12-31"></span>',  # worded by the browser
         "Quarterly audit",
         "Audit of the yearly accounts",
         "Four clean audits",

@@ -29,6 +29,12 @@ def copies(project: Project) -> list[Path]:
     return sorted((project.root / ".handover" / "cache" / "documents").iterdir())
 
 
+def every_page_again(project: Project) -> None:
+    """An edit to mkdocs.yml, which every page depends on: the next build builds them all."""
+    with project.config.open("a", encoding="utf-8") as config:
+        config.write("# every page again\n")
+
+
 def damage(path: Path) -> None:
     data = bytearray(path.read_bytes())
     data[-1] ^= 1
@@ -46,16 +52,22 @@ def test_a_warm_build_needs_no_byte_of_a_stored_document(stored: dict[str, Any])
     store: Path = stored["store"]
     store.rename(store.with_name("unmounted"))
 
-    # Every page is built again (another day), from the cached ZIP and encrypted files.
+    # Every page is built again (mkdocs.yml edited), from the cached ZIP and encrypted files.
+    every_page_again(project)
     result = project.run("build", "--today", "2027-01-11")
     assert result.exit_code == 0, result.output
     assert offered(project) == first
     assert offered(project)["ledger.csv"] == contents["ledger"]
 
-    # Now the encrypted site files must be made again: the damaged copies are not used,
-    # and with the store gone that is an error naming the case and field, site kept.
+    # Now the encrypted site files must be made again (neither the cache nor the live site
+    # has them whole): the damaged copies are not used, and with the store gone that is an
+    # error naming the case and field, site kept.
     shutil.rmtree(project.root / ".handover" / "cache" / "sealed")
+    for published in project.site_files():
+        if published.parent.name == "f":
+            published.write_bytes(b"cut short")
     before = {p: p.read_bytes() for p in project.site_files()}
+    every_page_again(project)
     result = project.run("build", "--today", "2027-01-12")
     assert result.exit_code == 1
     assert "cases/stored/case.yaml: documents[2].sha256: " in result.output
