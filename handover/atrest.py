@@ -23,6 +23,7 @@ import os
 import struct
 import tempfile
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
@@ -41,12 +42,16 @@ def lock(folder: Path, key: bytes) -> None:
     encrypted copy already matches (same size and mtime) is only deleted."""
     if not folder.is_dir():
         return
-    for path in _plain_files(folder):
+
+    def lock_one(path: Path) -> None:
         locked = path.with_name(path.name + SUFFIX)
         stat = path.stat()
         if _header(locked) != (stat.st_size, stat.st_mtime_ns):
             _encrypt(path, locked, key, folder)
         path.unlink()
+
+    with ThreadPoolExecutor(max_workers=2 * (os.cpu_count() or 2)) as pool:
+        list(pool.map(lock_one, _plain_files(folder)))
 
 
 def unlock(folders: Iterable[Path], key: bytes, root: Path) -> dict[Path, FileFacts]:
@@ -54,23 +59,30 @@ def unlock(folders: Iterable[Path], key: bytes, root: Path) -> dict[Path, FileFa
     the folder ``lock`` was given), with the size and SHA-256 of each file given back:
     hashed as it was decrypted, so the build need not read it again. A copy that does not
     decrypt (damaged, or locked under another secret) is dropped: the build makes it again."""
-    restored: dict[Path, FileFacts] = {}
+    pending: list[tuple[Path, Path]] = []
     for folder in folders:
         if folder.is_file() or not folder.exists():
             candidates = [folder.with_name(folder.name + SUFFIX)]
         else:
             candidates = list(folder.rglob(f"*{SUFFIX}"))
         for locked in candidates:
-            if not locked.is_file():
-                continue
             plain = locked.with_name(locked.name.removesuffix(SUFFIX))
-            if plain.exists():
-                continue
-            try:
-                restored[plain] = _decrypt(locked, plain, key, root)
-            except (InvalidTag, ValueError, struct.error):
-                locked.unlink(missing_ok=True)
-    return restored
+            if locked.is_file() and not plain.exists():
+                pending.append((locked, plain))
+
+    def restore(job: tuple[Path, Path]) -> tuple[Path, FileFacts | None]:
+        locked, plain = job
+        try:
+            return plain, _decrypt(locked, plain, key, root)
+        except (InvalidTag, ValueError, struct.error):
+            locked.unlink(missing_ok=True)
+            return plain, None
+
+    # Thousands of small files: opening and writing them is most of the time, and both
+    # (with AES-GCM and SHA-256) let other threads run.
+    with ThreadPoolExecutor(max_workers=2 * (os.cpu_count() or 2)) as pool:
+        done = pool.map(restore, pending)
+        return {plain: facts for plain, facts in done if facts is not None}
 
 
 def unlock_file(plain: Path, key: bytes, root: Path, into: Path | None = None) -> bool:

@@ -131,19 +131,26 @@ def load_case(folder: Path, defaults: FirmDefaults) -> tuple[ClientCase | None, 
     case, found = validate_case(folder.name, source, defaults)
     if case is None or problems:
         return None, problems + found
-    return with_warnings(case), found
+    return completed(case), found
 
 
-def with_warnings(case: ClientCase) -> ClientCase:
-    """The case with what the build should warn about (markup dropped from a Markdown
-    field, a step whose wording says someone else acts), each with file and line. Found
-    when the case is validated and kept with it: every build shows them, and no build of
-    unchanged cases reads their YAML again for the lines (a second per 500 cases)."""
-    from handover.sanitising import markup_warnings  # the Markdown stack, only when needed
+def completed(case: ClientCase) -> ClientCase:
+    """The case with what builds need beyond its model, found once when it is validated and
+    kept with it in the validated cache: what to warn about (markup dropped from a Markdown
+    field, a step whose wording says someone else acts), each with file and line, so no
+    build of unchanged cases reads their YAML again for the lines (a second per 500
+    cases); and every date of the case, so no build walks the model for them again."""
+    # The rendering and Markdown stacks, imported only when a case is validated.
+    from handover.rendering import case_days
+    from handover.sanitising import markup_warnings
     from handover.steps import step_warnings
 
     found = [*markup_warnings(case), *step_warnings(case)]
-    return dataclasses.replace(case, warnings=tuple(str(warning) for warning in found))
+    return dataclasses.replace(
+        case,
+        warnings=tuple(str(warning) for warning in found),
+        days=tuple(sorted(case_days(case))),
+    )
 
 
 def _first_line(path: Path) -> int | None:

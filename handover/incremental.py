@@ -294,6 +294,7 @@ def _case_as_json(case: ClientCase) -> dict[str, Any]:
         "purges": [p.model_dump(mode="json") for p in case.purges],
         "name_line": case.name_line,
         "warnings": list(case.warnings),
+        "days": [day.isoformat() for day in case.days],
     }
 
 
@@ -310,4 +311,5 @@ def _case_from_json(data: dict[str, Any], folder: Path) -> ClientCase:
         purges=tuple(PurgeRun.model_validate(p) for p in data["purges"]),
         name_line=data["name_line"] if isinstance(data["name_line"], int) else None,
         warnings=tuple(str(warning) for warning in data["warnings"]),
+        days=tuple(dt.date.fromisoformat(day) for day in data["days"]),
     )

@@ -317,15 +317,16 @@ def next_change(case: ClientCase, today: dt.date) -> dt.date | None:
     found by walking every value of the case, so a new date field is covered unasked."""
     turns = {
         later
-        for day in _case_days(case)
+        for day in (case.days or case_days(case))
         for later in (day, _day_after(day))
         if later is not None and later > today
     }
     return min(turns, default=None)
 
 
-def _case_days(case: ClientCase) -> set[dt.date]:
-    """Every date in the case, its deletion records and the dates derived from them."""
+def case_days(case: ClientCase) -> set[dt.date]:
+    """Every date in the case, its deletion records and the dates derived from them (kept
+    with a validated case as ``ClientCase.days``)."""
     found: set[dt.date] = {case.deletion_date}
     pending: list[Any] = [case.case, list(case.deletions), list(case.purges)]
     while pending:

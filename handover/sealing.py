@@ -36,7 +36,7 @@ import struct
 import typing
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -94,6 +94,10 @@ class Seal:
     keys: ClientKeys
     mode: AccessMode
     wrapped: WrappedKey
+    #: File ids worked out in this build: a build asks for each file's several times.
+    _file_ids: dict[tuple[str, str], str] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     @functools.cached_property
     def content_key(self) -> bytes:
@@ -108,7 +112,11 @@ class Seal:
     def file_id(self, site_path: str, sha256: str) -> str:
         """A file's name on the host without ``.bin``; bound into each of its chunks too, so a
         chunk of one file (or of an older version of it) cannot stand in for another's."""
-        return self.keys.file_name(site_path, sha256, self.variant).removesuffix(".bin")
+        found = self._file_ids.get((site_path, sha256))
+        if found is None:
+            found = self.keys.file_name(site_path, sha256, self.variant).removesuffix(".bin")
+            self._file_ids[(site_path, sha256)] = found
+        return found
 
     def part_names(self, file_id: str, size: int, part_size: int) -> list[str]:
         """The names the sealed file of ``size`` plaintext bytes is published under, in

@@ -53,8 +53,10 @@ class ClientCase:
     purges: tuple[PurgeRun, ...] = ()
     #: The line of ``client.name`` in ``case.yaml``, for problems found across cases.
     name_line: int | None = None
-    #: What a build warns about, with file and line (``cases.with_warnings``).
+    #: What a build warns about, with file and line (``cases.completed``).
     warnings: tuple[str, ...] = ()
+    #: Every date of the case, sorted (``rendering.case_days``; ``cases.completed``).
+    days: tuple[dt.date, ...] = ()
 
     @property
     def source(self) -> Path:

@@ -157,3 +157,11 @@ def test_the_tool_installed_afresh_is_the_same_tool(tmp_path: Path) -> None:
     assert _code_fingerprint(copy) == _code_fingerprint(package)
     (copy / "rendering.py").write_text("# another version\\n", encoding="utf-8")
     assert _code_fingerprint.__wrapped__(copy) != _code_fingerprint(package)
+
+
+def test_a_validated_case_keeps_every_date_it_holds(example_portal: Path) -> None:
+    """Builds of unchanged cases take the dates from the validated case, not from a walk."""
+    from handover.rendering import case_days
+
+    for case in example_cases(example_portal):
+        assert case.days and set(case.days) == case_days(case)
