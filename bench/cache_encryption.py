@@ -180,12 +180,18 @@ def child(way: str, project: Path, today: str) -> None:
     def unlock_none(*args: Any) -> None:
         atrest.remove_plaintext(project / FETCH_CACHE)
 
+    def at_rest_key() -> bytes:
+        from handover.keys import load_master_secret
+
+        return load_master_secret(project, may_create=False).derive("cache-at-rest")
+
     def drop_artifacts(project_dir: Path, key: bytes) -> None:
         shutil.rmtree(artifacts, ignore_errors=True)
         atrest.lock(project_dir / FETCH_CACHE, key)
 
-    def unlock_once(project_dir: Path, cases: Any, key: bytes) -> None:
-        purging.unlock_for(project_dir, cases, key)
+    def unlock_once(project_dir: Path) -> None:
+        purging.before_build(project_dir)
+        atrest.unlock([artifacts], at_rest_key(), artifacts)
         for locked in artifacts.rglob(f"*{atrest.SUFFIX}"):
             locked.unlink()  # from now on the artefacts are kept as plaintext only
 
@@ -194,8 +200,8 @@ def child(way: str, project: Path, today: str) -> None:
 
     ways: dict[str, dict[str, Any]] = {
         "at-rest": {},
-        "no-cache": {"unlock_for": unlock_none, "lock_caches": drop_artifacts},
-        "plaintext": {"unlock_for": unlock_once, "lock_caches": lock_documents},
+        "no-cache": {"before_build": unlock_none, "lock_caches": drop_artifacts},
+        "plaintext": {"before_build": unlock_once, "lock_caches": lock_documents},
     }
     if way == "no-cache":
         shutil.rmtree(artifacts, ignore_errors=True)

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from handover.caching import atomic_write, checksum_file, checksum_holds, record_checksum
-from handover.files import FactsOf, file_facts, write_if_changed
+from handover.files import FactsOf, FileFacts, file_facts, write_if_changed
 from handover.rendering import Artifacts, Download, PageView
 
 #: A fixed timestamp for ZIP entries, so the archive depends on content only.
@@ -36,6 +36,8 @@ MANIFEST_FIELDS = ["title", "category", "file", "size", "sha256", "available_unt
 
 #: Called with a file's path before its bytes are read (see ``store.FetchedDocuments``).
 Readable = Callable[[Path], None]
+#: The facts of a cached artefact kept only encrypted (``atrest.facts``), or None.
+KeptFacts = Callable[[Path], FileFacts | None]
 
 
 def _as_is(path: Path) -> None:
@@ -48,34 +50,40 @@ def build_artifacts(
     folder: Path,
     facts_of: FactsOf = file_facts,
     readable: Readable = _as_is,
+    kept_facts: KeptFacts = lambda path: None,
 ) -> Artifacts:
     """Write the manifests, ZIP and calendar for ``view`` into ``folder`` (a cache).
     ``readable`` gets each document's path before the ZIP reads it (only when the ZIP must
-    be written: a cached one needs no document's bytes)."""
+    be written: a cached one needs no document's bytes). An artefact kept encrypted at rest
+    and still right is not decrypted: ``kept_facts`` gives its size and SHA-256, and whoever
+    needs its bytes later makes them readable first."""
     folder.mkdir(parents=True, exist_ok=True)
     prefix = view.case.id
     entries = manifest_entries(view)
     manifest_json = _json_bytes(entries)
     fingerprint = hashlib.sha256(manifest_json).hexdigest()
     written = {"manifest.json": manifest_json, "manifest.csv": _csv_bytes(entries)}
-    paths = {
-        name: write_if_changed(folder / f"{prefix}-{name}", data) for name, data in written.items()
-    }
-    paths["calendar.ics"] = _calendar_file(view, events, folder / f"{prefix}-calendar", facts_of)
-    archive = (
-        _archive(view, folder / f"{prefix}-{fingerprint[:16]}.zip", written, facts_of, readable)
-        if entries
-        else None
-    )
-    kept = [archive, checksum_file(archive)] if archive else []
-    kept.append(checksum_file(paths["calendar.ics"]))
-    _remove_stale(folder, {*paths.values(), *kept})
+    found: dict[Path, FileFacts] = {}
+    for name, data in written.items():
+        path = folder / f"{prefix}-{name}"
+        found[path] = _manifest_file(path, data, kept_facts)
+    calendar = _calendar_file(view, events, folder / f"{prefix}-calendar", facts_of, kept_facts)
+    found[calendar[0]] = calendar[1]
+    archive = None
+    if entries:
+        path = folder / f"{prefix}-{fingerprint[:16]}.zip"
+        archive = path, _archive(view, path, written, facts_of, readable, kept_facts)
+        found[path] = archive[1]
+    kept = [archive[0], checksum_file(archive[0])] if archive else []
+    kept.append(checksum_file(calendar[0]))
+    _remove_stale(folder, {*found, *kept})
+    paths = {name: folder / f"{prefix}-{name}" for name in written} | {"calendar.ics": calendar[0]}
 
     def offer(path: Path, name: str) -> Download:
-        return Download(f"files/{name}", name, path, facts_of(path))
+        return Download(f"files/{name}", name, path, found[path])
 
     return Artifacts(
-        archive=offer(archive, f"{prefix}-documents.zip") if archive else None,
+        archive=offer(archive[0], f"{prefix}-documents.zip") if archive else None,
         manifest_json=offer(paths["manifest.json"], f"{prefix}-manifest.json"),
         manifest_csv=offer(paths["manifest.csv"], f"{prefix}-manifest.csv"),
         calendar=offer(paths["calendar.ics"], f"{prefix}-calendar.ics"),
@@ -134,19 +142,44 @@ def calendar_bytes(view: PageView, events: list[dict[str, Any]]) -> bytes:
 
 
 def _calendar_file(
-    view: PageView, events: list[dict[str, Any]], stem: Path, facts_of: FactsOf
-) -> Path:
+    view: PageView,
+    events: list[dict[str, Any]],
+    stem: Path,
+    facts_of: FactsOf,
+    kept_facts: KeptFacts,
+) -> tuple[Path, FileFacts]:
     """The calendar, written once per distinct set of events (writing .ics is slow in
     icalendar). It keeps the DTSTAMP of the day it was written: that is when this version
     of the calendar was created, whichever later day republishes it unchanged."""
     inputs = [events, view.firm["name"], view.case.id]
     key = hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()[:16]
     path = stem.with_name(f"{stem.name}-{key}.ics")
-    if not (path.is_file() and checksum_holds(path, facts_of(path).sha256)):
-        data = calendar_bytes(view, events)
-        atomic_write(path, data)
-        record_checksum(path, hashlib.sha256(data).hexdigest())
-    return path
+    cached = _cached(path, facts_of, kept_facts)
+    if cached is not None:
+        return path, cached
+    data = calendar_bytes(view, events)
+    atomic_write(path, data)
+    sha256 = hashlib.sha256(data).hexdigest()
+    record_checksum(path, sha256)
+    return path, FileFacts(len(data), sha256)
+
+
+def _cached(path: Path, facts_of: FactsOf, kept_facts: KeptFacts) -> FileFacts | None:
+    """A cached artefact that may be offered again, with its facts: a plain copy whose bytes
+    are those recorded when it was written, else a copy kept encrypted at rest (its facts
+    checked by their MAC; its bytes when it is decrypted). None: make it again."""
+    if path.is_file():
+        facts = facts_of(path)
+        return facts if checksum_holds(path, facts.sha256) else None
+    return kept_facts(path)
+
+
+def _manifest_file(path: Path, data: bytes, kept_facts: KeptFacts) -> FileFacts:
+    """A manifest (made in memory every build): written only when its bytes changed."""
+    facts = FileFacts(len(data), hashlib.sha256(data).hexdigest())
+    if path.is_file() or kept_facts(path) != facts:
+        write_if_changed(path, data)
+    return facts
 
 
 def _archive(
@@ -155,12 +188,14 @@ def _archive(
     manifests: dict[str, bytes],
     facts_of: FactsOf,
     readable: Readable = _as_is,
-) -> Path:
+    kept_facts: KeptFacts = lambda path: None,
+) -> FileFacts:
     """The ZIP, written once per distinct content: its name carries the fingerprint, and a
     cached one is reused only while its bytes match the checksum recorded when it was
     written (a damaged ZIP is written again, never published)."""
-    if path.is_file() and checksum_holds(path, facts_of(path).sha256):
-        return path
+    cached = _cached(path, facts_of, kept_facts)
+    if cached is not None:
+        return cached
     temporary = path.with_suffix(".partial")
     with zipfile.ZipFile(temporary, "w") as archive:
         for item in view.documents:
@@ -183,8 +218,9 @@ def _archive(
             info.external_attr = 0o644 << 16
             archive.writestr(info, manifests[name])
     temporary.replace(path)
-    record_checksum(path, file_facts(path).sha256)
-    return path
+    facts = file_facts(path)
+    record_checksum(path, facts.sha256)
+    return facts
 
 
 def _json_bytes(entries: list[dict[str, Any]]) -> bytes:

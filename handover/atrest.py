@@ -19,11 +19,13 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import hmac
 import os
 import struct
 import tempfile
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
@@ -32,9 +34,12 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from handover.files import FileFacts
 
 SUFFIX = ".at-rest"
-MAGIC = b"HOAR1"
+#: Version 2 ends with the plaintext's SHA-256 and a MAC over the name, header and hash, so
+#: a build learns a locked file's facts from 100 bytes, without decrypting it (``facts``).
+MAGIC = b"HOAR2"
 CHUNK = 1 << 20
 _HEADER = struct.Struct(">QQI")  # size, mtime_ns, chunk size
+_TRAILER = 32 + 32  # SHA-256 of the plaintext, HMAC-SHA-256 over name, header and hash
 
 
 def lock(folder: Path, key: bytes) -> None:
@@ -83,6 +88,25 @@ def unlock(folders: Iterable[Path], key: bytes, root: Path) -> dict[Path, FileFa
     with ThreadPoolExecutor(max_workers=2 * (os.cpu_count() or 2)) as pool:
         done = pool.map(restore, pending)
         return {plain: facts for plain, facts in done if facts is not None}
+
+
+@dataclass(frozen=True)
+class LockedFolder:
+    """A cache folder kept locked between builds (``root``, as given to ``lock``), opened
+    file by file as a build needs it: the facts of a file from its locked copy, its bytes
+    only when something must be made from them."""
+
+    root: Path
+    key: bytes
+
+    def facts(self, plain: Path) -> FileFacts | None:
+        return facts(plain, self.key, self.root)
+
+    def readable(self, plain: Path) -> None:
+        """Decrypt ``plain``'s locked copy when its bytes are about to be read and it is not
+        there in plain; a file outside this folder is left alone."""
+        if plain.is_relative_to(self.root) and not plain.exists():
+            unlock_file(plain, self.key, self.root)
 
 
 def unlock_file(plain: Path, key: bytes, root: Path, into: Path | None = None) -> bool:
@@ -135,6 +159,34 @@ def _header(locked: Path) -> tuple[int, int] | None:
     return size, mtime_ns
 
 
+def facts(plain: Path, key: bytes, root: Path) -> FileFacts | None:
+    """The size and SHA-256 of ``plain`` as its locked copy holds it, read from the copy's
+    header and trailer and checked against their MAC (never decrypted); None when there is
+    no such copy, or it is damaged or locked under another key (the build makes it again).
+    The bytes are checked once more when the copy is decrypted."""
+    locked = plain.with_name(plain.name + SUFFIX)
+    try:
+        with locked.open("rb") as stream:
+            head = stream.read(len(MAGIC) + _HEADER.size)
+            stream.seek(-_TRAILER, os.SEEK_END)
+            trailer = stream.read(_TRAILER)
+    except OSError:
+        return None
+    if len(head) != len(MAGIC) + _HEADER.size or not head.startswith(MAGIC):
+        return None
+    header, sha256, mac = head[len(MAGIC) :], trailer[:32], trailer[32:]
+    if not hmac.compare_digest(mac, _facts_mac(key, root, plain, header, sha256)):
+        return None
+    return FileFacts(_HEADER.unpack(header)[0], sha256.hex())
+
+
+def _facts_mac(key: bytes, root: Path, plain: Path, header: bytes, sha256: bytes) -> bytes:
+    name = plain.relative_to(root).as_posix().encode()
+    mac = hmac.new(key, b"handover/at-rest/facts\0" + MAGIC + name + b"\0", hashlib.sha256)
+    mac.update(header + sha256)
+    return mac.digest()
+
+
 def _aad(root: Path, plain: Path, header: bytes, index: int, last: bool) -> bytes:
     """Binds each chunk to its file, place and order, so chunks cannot be swapped."""
     name = plain.relative_to(root).as_posix().encode()
@@ -147,12 +199,17 @@ def _encrypt(plain: Path, locked: Path, key: bytes, root: Path) -> None:
     count = max(1, -(-stat.st_size // CHUNK))
     cipher = AESGCM(key)
     partial = locked.with_name(locked.name + ".partial")
+    digest = hashlib.sha256()
     with plain.open("rb") as reader, partial.open("wb") as writer:
         writer.write(MAGIC + header)
         for index in range(count):
             nonce = os.urandom(12)
             aad = _aad(root, plain, header, index, index == count - 1)
-            writer.write(nonce + cipher.encrypt(nonce, reader.read(CHUNK), aad))
+            chunk = reader.read(CHUNK)
+            digest.update(chunk)
+            writer.write(nonce + cipher.encrypt(nonce, chunk, aad))
+        sha256 = digest.digest()
+        writer.write(sha256 + _facts_mac(key, root, plain, header, sha256))
     partial.replace(locked)
 
 
@@ -180,8 +237,14 @@ def _decrypt(
                 data = cipher.decrypt(block[:12], block[12:], aad)
                 digest.update(data)
                 writer.write(data)
-            if reader.read(1):
-                raise ValueError("trailing bytes")
+            trailer = reader.read(_TRAILER)
+            if len(trailer) != _TRAILER or reader.read(1):
+                raise ValueError("no trailer, or trailing bytes")
+            sha256, mac = trailer[:32], trailer[32:]
+            if not hmac.compare_digest(sha256, digest.digest()) or not hmac.compare_digest(
+                mac, _facts_mac(key, root, plain, header, sha256)
+            ):
+                raise ValueError("the trailer names other bytes, or is not ours")
         os.utime(partial, ns=(mtime_ns, mtime_ns))
         partial.replace(target)
         return FileFacts(size, digest.hexdigest())

@@ -59,7 +59,7 @@ from handover.incremental import (
 from handover.keys import MasterSecret, load_master_secret
 from handover.plugin import HandoverPlugin, firm_defaults
 from handover.processes import checkpoint
-from handover.purging import lock_caches, prune_orphans, unlock_for
+from handover.purging import before_build, lock_caches, prune_orphans
 from handover.rendering import next_change
 from handover.settings import Run, Settings
 from handover.swapping import SiteFolders, entries
@@ -256,14 +256,14 @@ def _build_locked(portal: Portal, *, full: bool) -> BuildResult:
     try:
         cases = load_cases(settings.cases_dirs, defaults, skip=kept.keys(), known=known)
         checkpoint("validated")
-        restored = unlock_for(project, cases, at_rest)
+        before_build(project)
         generation = secrets.token_hex(16)
         shells = Shells(
             project / SHELLS_CACHE,
             f"{shared}/{sorted(versions.items())}",
             secret.derive("shells-cache"),
         )
-        run = Run(settings, cases, restored)
+        run = Run(settings, cases)
         _build_beside(portal, run, list(kept.values()), previous, generation, shells)
     finally:
         lock_caches(project, at_rest)  # no derived plaintext stays between builds

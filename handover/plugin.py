@@ -34,6 +34,7 @@ from mkdocs.structure.files import File, Files, InclusionLevel
 from mkdocs.structure.pages import Page
 from mkdocs.structure.toc import get_toc
 
+from handover.atrest import LockedFolder
 from handover.caching import (
     ARTIFACTS_CACHE,
     CERTIFICATES_CACHE,
@@ -223,8 +224,8 @@ class HandoverPlugin(BasePlugin[HandoverConfig]):
         # encrypted unless something must be made from their bytes.
         at_rest = self.secret(config).derive("cache-at-rest")
         self.fetched = FetchedDocuments(project, store, at_rest)
+        self.artefacts = LockedFolder(project / ARTIFACTS_CACHE, at_rest)
         facts = StoredFacts(project / FACTS_CACHE, self.fetched)
-        facts.learn(run.restored if run is not None else {})
         try:
             cases = fetch_documents(cases, self.fetched, facts.facts)
         except ProblemsFound as problems:
@@ -255,7 +256,7 @@ class HandoverPlugin(BasePlugin[HandoverConfig]):
         ]
         with progress("Preparing client pages", len(cases)) as advance:
             pages = prepare_pages(
-                requests, self.renderer(config), facts, advance, self.fetched.readable
+                requests, self.renderer(config), facts, advance, self.readable, self.artefacts.facts
             )
         facts.save()
         self.pages, self.seals, self.bodies = {}, {}, {}
@@ -276,7 +277,7 @@ class HandoverPlugin(BasePlugin[HandoverConfig]):
             self.bodies[slug] = page.html
             _add_generated(files, config, f"{slug}/index.md", content=shell)
             for download in page.downloads:
-                self.fetched.readable(download.source)  # MkDocs copies it as it is
+                self.readable(download.source)  # MkDocs copies it as it is
                 source = str(download.source)
                 _add_generated(files, config, f"{slug}/{download.site_path}", abs_src_path=source)
             return
@@ -293,6 +294,12 @@ class HandoverPlugin(BasePlugin[HandoverConfig]):
         slug = seal.keys.slug
         self.pages[slug] = page
         self.seals[slug] = seal
+
+    def readable(self, path: Path) -> None:
+        """Called before a file's bytes are read: a stored document's copy and a cached
+        artefact are kept encrypted until then."""
+        self.fetched.readable(path)
+        self.artefacts.readable(path)
 
     def shell_part(self, config: MkDocsConfig, template: str, language: str, mode: str) -> str:
         """A part of the shell, rendered once per language and access mode: it cannot
@@ -356,7 +363,7 @@ class HandoverPlugin(BasePlugin[HandoverConfig]):
         live = self.settings(config).site_dir
         self.write_client_pages(site, self.settings(config).part_size)
         cache = self.project_dir(config) / SEALED_CACHE
-        readable = self.fetched.readable
+        readable = self.readable
         part_size = self.settings(config).part_size
         clients = {
             slug: SealedFiles(cache / slug, seal, readable, part_size=part_size)

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from handover.artifacts import Readable, build_artifacts
+from handover.artifacts import KeptFacts, Readable, build_artifacts
 from handover.files import FactsCache
 from handover.processes import die_with_parent, worker_pool
 from handover.rendering import Download, PageView, Renderer, page_view
@@ -86,6 +86,7 @@ def prepare_page(
     renderer: Renderer,
     facts: FactsCache,
     readable: Readable = lambda path: None,
+    kept_facts: KeptFacts = lambda path: None,
 ) -> PreparedPage:
     """What the page shows on the build day, its downloads besides the client's files, and
     its HTML. ``readable`` gets a document's path before its bytes are read (the ZIP)."""
@@ -93,7 +94,9 @@ def prepare_page(
     if view.phase != "deleted":
         events = renderer.calendar_events(view)
         folder = request.artifacts
-        view = view.with_artifacts(build_artifacts(view, events, folder, facts.facts, readable))
+        view = view.with_artifacts(
+            build_artifacts(view, events, folder, facts.facts, readable, kept_facts)
+        )
     return PreparedPage.of(view, renderer.render_page(view))
 
 
@@ -108,6 +111,7 @@ def prepare_pages(
     facts: FactsCache,
     advance: Callable[[], None] = lambda: None,
     readable: Readable = lambda path: None,
+    kept_facts: KeptFacts = lambda path: None,
 ) -> list[PreparedPage]:
     """Every page, in the order asked; on all cores when there are many and fork exists."""
     workers = os.cpu_count() or 1
@@ -115,9 +119,12 @@ def prepare_pages(
     # can deadlock the child on a lock one of them held, so only a single thread forks.
     can_fork = "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
     if len(requests) < PARALLEL_FROM or workers < 2 or not can_fork:
-        return [_advancing(prepare_page(r, renderer, facts, readable), advance) for r in requests]
+        return [
+            _advancing(prepare_page(r, renderer, facts, readable, kept_facts), advance)
+            for r in requests
+        ]
     context = multiprocessing.get_context("fork")
-    start = (renderer, facts, readable)
+    start = (renderer, facts, readable, kept_facts)
     with worker_pool(ProcessPoolExecutor(workers, context, _start_worker, start)) as pool:
         sent_back = pool.map(_prepare_in_worker, requests, chunksize=16)
         return [_advancing(_received(sent, facts), advance) for sent in sent_back]
@@ -133,20 +140,23 @@ def _advancing(page: PreparedPage, advance: Callable[[], None]) -> PreparedPage:
     return page
 
 
-#: A worker's renderer, facts and ``readable``: inherited through fork, not pickled.
-_worker: tuple[Renderer, FactsCache, Readable] | None = None
+#: A worker's renderer, facts, ``readable`` and ``kept_facts``: inherited through fork, not
+#: pickled.
+_worker: tuple[Renderer, FactsCache, Readable, KeptFacts] | None = None
 
 
-def _start_worker(renderer: Renderer, facts: FactsCache, readable: Readable) -> None:
+def _start_worker(
+    renderer: Renderer, facts: FactsCache, readable: Readable, kept_facts: KeptFacts
+) -> None:
     global _worker
     die_with_parent()
-    _worker = (renderer, facts, readable)
+    _worker = (renderer, facts, readable, kept_facts)
 
 
 def _prepare_in_worker(request: PageRequest) -> _Prepared:
     if _worker is None:
         raise RuntimeError("worker started without its renderer")
-    renderer, facts, readable = _worker
+    renderer, facts, readable, kept_facts = _worker
     facts.start_recording()
-    page = prepare_page(request, renderer, facts, readable)
+    page = prepare_page(request, renderer, facts, readable, kept_facts)
     return _Prepared(page, facts.recorded())

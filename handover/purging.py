@@ -51,7 +51,7 @@ from handover.deletions import (
     write_record,
 )
 from handover.errors import StoreError
-from handover.files import FileFacts, file_facts
+from handover.files import file_facts
 from handover.history import CASE_RECORDS, HistoryReport, check_history, git_blob_id, remedy
 from handover.incremental import VALIDATED_CACHE, validated_entry
 from handover.model import Document
@@ -508,16 +508,12 @@ def prune_orphans(project_dir: Path, case_ids: Collection[str], slugs: Collectio
             shutil.rmtree(folder, ignore_errors=True)
 
 
-def unlock_for(project_dir: Path, cases: Sequence[ClientCase], key: bytes) -> dict[Path, FileFacts]:
-    """Before a build: the plaintext of the cached artefacts of the cases it renders (see
-    ``atrest``), with the facts of each file given back. Fetched documents stay encrypted:
-    the build decrypts one only when it must make something from its bytes
-    (``store.FetchedDocuments``); plaintext of one that a killed build left is removed,
-    never trusted."""
-    artifacts = project_dir / ARTIFACTS_CACHE
-    restored = atrest.unlock([artifacts / case.id for case in cases], key, artifacts)
+def before_build(project_dir: Path) -> None:
+    """Before a build: cached artefacts and fetched documents stay encrypted, and the build
+    decrypts one only when it must read its bytes (``atrest.LockedFolder``,
+    ``store.FetchedDocuments``); plaintext of a fetched document that a killed build left is
+    removed, never trusted."""
     atrest.remove_plaintext(project_dir / FETCH_CACHE)
-    return restored
 
 
 def lock_caches(project_dir: Path, key: bytes) -> None:

@@ -23,7 +23,6 @@ from handover.sealing import DEFAULT_PART_SIZE, MIN_PART_SIZE
 if TYPE_CHECKING:
     from mkdocs.config.defaults import MkDocsConfig
 
-    from handover.files import FileFacts
     from handover.model import AccessMode
     from handover.validation import ClientCase
 
@@ -149,6 +148,3 @@ class Run:
 
     settings: Settings
     cases: list[ClientCase] | None = field(default=None)
-    #: Files the build decrypted from the at-rest cache, with the facts taken as it did:
-    #: the facts cache learns them instead of reading each file again.
-    restored: dict[Path, FileFacts] = field(default_factory=dict)

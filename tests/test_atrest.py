@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import io
 import os
+import shutil
+import zipfile
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from handover import atrest
 from handover.files import file_facts
+from tests import sealed
 from tests.conftest import Project
 
 KEY = bytes(range(32))
@@ -82,3 +89,59 @@ def test_plaintext_left_by_a_killed_build_is_locked_by_the_next_even_if_it_fails
     project.write_case("broken", "client: {name: B}\nservice_end: someday\n")
     assert project.run("build", "--today", "2026-12-01").exit_code == 1
     assert sorted({p.suffix for p in (artifacts / "minimal").iterdir()}) == [".at-rest"]
+
+
+def test_a_locked_copy_tells_its_facts_without_being_decrypted(tmp_path: Path) -> None:
+    root = tmp_path / "artifacts"
+    (root / "acme").mkdir(parents=True)
+    plain = root / "acme" / "acme-1234.zip"
+    plain.write_bytes(os.urandom(atrest.CHUNK + 7))
+    expected = file_facts(plain)
+    atrest.lock(root, KEY)
+    assert not plain.exists()
+    assert atrest.facts(plain, KEY, root) == expected
+    assert atrest.facts(plain, bytes(32), root) is None, "another secret's copy is not ours"
+    locked = root / "acme" / "acme-1234.zip.at-rest"
+    moved = root / "acme" / "other.zip"
+    locked.rename(moved.with_name("other.zip.at-rest"))
+    assert atrest.facts(moved, KEY, root) is None, "the name is bound in: no copy stands in"
+    data = bytearray(moved.with_name("other.zip.at-rest").read_bytes())
+    data[-40] ^= 1  # the recorded hash
+    locked.write_bytes(bytes(data))
+    assert atrest.facts(plain, KEY, root) is None
+
+
+def test_a_build_of_every_page_decrypts_no_cached_artefact_until_one_is_needed(
+    project: Project, minimal_case: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A warm build takes each artefact's facts from its locked copy; only when its
+    encrypted site file must be made again is it decrypted, and then it is right."""
+    assert project.run("build", "--today", "2026-12-01").exit_code == 0
+    decrypted: list[Path] = []
+    decrypt = atrest._decrypt
+
+    def spy(locked: Path, plain: Path, *args: Any, **kwargs: Any) -> Any:
+        decrypted.append(plain)
+        return decrypt(locked, plain, *args, **kwargs)
+
+    monkeypatch.setattr(atrest, "_decrypt", spy)
+    artifacts = project.root / ".handover" / "cache" / "artifacts"
+
+    def copies() -> dict[Path, tuple[int, int]]:
+        return {p: (p.stat().st_ino, p.stat().st_mtime_ns) for p in artifacts.rglob("*")}
+
+    before = copies()
+    with project.config.open("a", encoding="utf-8") as config:
+        config.write("# every page again\n")
+    assert "Built 1 client page" in project.run("build", "--today", "2026-12-01").output
+    assert decrypted == []
+    assert copies() == before, "nothing made again, nothing locked again"
+
+    shutil.rmtree(project.root / ".handover" / "cache" / "sealed")
+    shutil.rmtree(project.site)
+    assert "Built 1 client page" in project.run("build", "--today", "2026-12-01").output
+    assert sorted(p.suffix for p in decrypted) == [".csv", ".ics", ".json", ".zip"]
+    _, files = sealed.open_page(project.site, "minimal")
+    (archive,) = [href for href in files if href.endswith(".zip")]
+    with zipfile.ZipFile(io.BytesIO(sealed.open_file(project.site, "minimal", archive))) as zipped:
+        assert zipped.read("documents/payroll.csv") == b"month,total\n2026-11,1000\n"

@@ -192,7 +192,8 @@ def test_a_damaged_stored_document_fails_the_build_and_keeps_the_site(
         p for p in stored["store"].glob("??/*") if p.read_bytes() == stored["contents"]["vat"]
     ]
     stored_file.write_bytes(b"replaced")
-    (project.cases / "stored" / "case.yaml").touch()
+    with (project.cases / "stored" / "case.yaml").open("a", encoding="utf-8") as case:
+        case.write("# edited: the page is built again\n")
     result = project.run("build", "--today", "2027-01-11")
     assert result.exit_code == 1
     assert "documents[3].sha256: the document store" in result.output

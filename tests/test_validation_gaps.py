@@ -343,9 +343,10 @@ def test_a_sparse_document_over_4_gib_is_archived(tmp_path: Path) -> None:
     item = SimpleNamespace(
         download=SimpleNamespace(source=source), document=SimpleNamespace(file="scans.zip")
     )
-    archive_path = _archive(
+    archive_path = tmp_path / "out.zip"
+    _archive(
         SimpleNamespace(documents=[item]),  # type: ignore[arg-type]
-        tmp_path / "out.zip",
+        archive_path,
         {"manifest.json": b"{}", "manifest.csv": b""},
         file_facts,
     )
