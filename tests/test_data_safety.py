@@ -299,7 +299,7 @@ def test_a_second_build_waits_for_the_first(built: Project) -> None:
         assert tree(built.site) == published
     stdout, stderr = process.communicate(timeout=120)
     assert process.returncode == 0, stderr
-    assert stdout == f"Built 1 client page into {built.site}\n"
+    assert stdout == f"Built 0 client pages (1 unchanged, kept) into {built.site}\n"
 
 
 def test_purge_takes_the_build_lock(built: Project) -> None:
