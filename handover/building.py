@@ -54,7 +54,9 @@ from handover.incremental import (
     code_fingerprint,
     folder_fingerprint,
     library_versions,
+    page_digest,
     shared_fingerprint,
+    tree_digest,
 )
 from handover.keys import MasterSecret, load_master_secret
 from handover.plugin import HandoverPlugin, firm_defaults
@@ -244,7 +246,8 @@ def _build_locked(portal: Portal, *, full: bool) -> BuildResult:
     versions = library_versions()
     folders = [f for d in settings.cases_dirs for f in case_folders(d)]
     stamps = {folder: folder_fingerprint(folder) for folder in folders}
-    previous = BuildState.load(project / STATE_FILE)
+    state_key = secret.derive("build-state-signature")
+    previous = BuildState.load(project / STATE_FILE, state_key)
     facts = FactsCache(project / FACTS_CACHE)
     contents = previous.contents(stamps, facts)
     if facts.dirty:
@@ -274,14 +277,18 @@ def _build_locked(portal: Portal, *, full: bool) -> BuildResult:
     }
     for case in cases:
         changes = next_change(case, today)
+        slug = secret.page_slug(case.id, case.case.key_version)
         pages[str(case.folder)] = {
             "fingerprint": stamps[case.folder],
             "content": contents[case.folder],
-            "slug": secret.page_slug(case.id, case.case.key_version),
+            "slug": slug,
             "since": today.isoformat(),
             "until": changes.isoformat() if changes else "",
+            "page": page_digest(target / slug),
         }
-    BuildState(shared, str(target), pages, versions, generation).save(project / STATE_FILE)
+    BuildState(shared, str(target), pages, versions, generation).save(
+        project / STATE_FILE, state_key
+    )
     known.forget_others()
     prune_orphans(project, {f.name for f in folders}, {entry["slug"] for entry in pages.values()})
     return BuildResult(cases, len(kept))
@@ -345,7 +352,10 @@ def _build_beside(
             cached = shells.load() if kept else None
             if (
                 cached is not None
-                and all((target / name).exists() for name in cached.theme_files)
+                and all(
+                    (target / name).exists() and tree_digest(target / name) == digest
+                    for name, digest in cached.theme_files.items()
+                )
                 and plugin.build_without_theme(config, run.cases or [], cached.rows)
             ):
                 carried = list(cached.theme_files)
@@ -356,7 +366,10 @@ def _build_beside(
                     mkdocs_build(config)
                 except jinja2.TemplateError as error:
                     raise ConfigError(_template_error(error)) from None
-                theme_files = sorted(entries(staging) - set(plugin.seals))  # not client pages
+                theme_files = {  # not client pages
+                    name: tree_digest(staging / name)
+                    for name in sorted(entries(staging) - set(plugin.seals))
+                }
                 shells.save(plugin.cached_shells(), theme_files, merge=bool(kept))
         checkpoint("built")
         folders = SiteFolders(target, portal.settings.project / SPARE_RECORD)

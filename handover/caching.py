@@ -511,10 +511,11 @@ class StaleFolders:
 @dataclass(frozen=True)
 class CachedShells:
     """What a build without the theme needs: the shells as ``[language, mode, folder,
-    html]`` rows, and the names of the files the theme put in the site besides pages."""
+    html]`` rows, and the files and folders the theme put in the site besides pages, each
+    with the digest of its bytes (carried over from the live site only while they match)."""
 
     rows: list[list[str]]
-    theme_files: list[str]
+    theme_files: dict[str, str]
 
 
 @dataclass(frozen=True)
@@ -533,14 +534,14 @@ class Shells:
         if not isinstance(data, dict) or data.get("key") != self.key:
             return None
         rows, names = data.get("shells"), data.get("theme_files")
-        if not (isinstance(rows, list) and isinstance(names, list)):
+        if not (isinstance(rows, list) and isinstance(names, dict)):
             return None
         return CachedShells(
             [row for row in rows if isinstance(row, list) and all(map(_is_str, row))],
-            [name for name in names if _is_str(name)],
+            {name: digest for name, digest in names.items() if _is_str(digest)},
         )
 
-    def save(self, rows: list[list[str]], theme_files: list[str], *, merge: bool) -> None:
+    def save(self, rows: list[list[str]], theme_files: dict[str, str], *, merge: bool) -> None:
         """This build's shells; with ``merge``, also those of earlier builds of the same key
         that this build did not need."""
         earlier = self.load() if merge else None

@@ -29,7 +29,15 @@ from typing import Any
 from pydantic import ValidationError
 
 import handover
-from handover.caching import STATE_FILE, VALIDATED_CACHE, read_json, write_json
+from handover.caching import (
+    STATE_FILE,
+    VALIDATED_CACHE,
+    read_json,
+    read_signed_json,
+    sha256_of,
+    write_json,
+    write_signed_json,
+)
 from handover.deletions import Deletion, PurgeRun
 from handover.files import FactsCache
 from handover.model import Case
@@ -147,11 +155,12 @@ class BuildState:
     shared: str = ""
     #: The site folder it was built into.
     site: str = ""
-    #: Case folder (absolute) -> {"fingerprint", "content", "slug", "since", "until"}: the
-    #: folder's ``folder_fingerprint`` (stamps) and ``content_fingerprint`` (bytes), the
-    #: day the page was built for and the first day it may read differently (ISO dates;
-    #: "until" is "" if no later day changes it). A build for a day outside those two
-    #: (``--today`` in the past, too) builds the page again.
+    #: Case folder (absolute) -> {"fingerprint", "content", "slug", "since", "until",
+    #: "page"}: the folder's ``folder_fingerprint`` (stamps) and ``content_fingerprint``
+    #: (bytes), the day the page was built for and the first day it may read differently
+    #: (ISO dates; "until" is "" if no later day changes it; a build for a day outside
+    #: those two, ``--today`` in the past too, builds the page again), and the
+    #: ``page_digest`` of the page folder as published.
     cases: dict[str, dict[str, str]] = field(default_factory=dict)
     #: ``library_versions()`` of the build.
     versions: dict[str, str] = field(default_factory=dict)
@@ -159,9 +168,11 @@ class BuildState:
     generation: str = ""
 
     @classmethod
-    def load(cls, path: Path) -> BuildState:
-        """The recorded state; an empty one (rebuild everything) if missing or damaged."""
-        data = read_json(path)
+    def load(cls, path: Path, key: bytes) -> BuildState:
+        """The recorded state; an empty one (rebuild everything) if missing, damaged or not
+        signed with ``key``. Signed, because it decides which pages of the site on disk are
+        published again: the site and the cache may come from a shared CI cache."""
+        data = read_signed_json(path, key)
         if not isinstance(data, dict):
             return cls()
         try:
@@ -175,6 +186,7 @@ class BuildState:
                         "slug": str(v["slug"]),
                         "since": str(v["since"]),
                         "until": str(v["until"]),
+                        "page": str(v["page"]),
                     }
                     for k, v in data["cases"].items()
                 },
@@ -184,7 +196,7 @@ class BuildState:
         except (KeyError, TypeError, AttributeError):
             return cls()
 
-    def save(self, path: Path) -> None:
+    def save(self, path: Path, key: bytes) -> None:
         state = {
             "shared": self.shared,
             "site": self.site,
@@ -192,7 +204,7 @@ class BuildState:
             "versions": self.versions,
             "generation": self.generation,
         }
-        write_json(path, state)
+        write_signed_json(path, state, key)
 
     def contents(self, stamps: dict[Path, str], facts: FactsCache) -> dict[Path, str]:
         """Each case folder's ``content_fingerprint``: as recorded while its stamps are
@@ -216,7 +228,27 @@ class BuildState:
         if not _holds_on(entry, today):
             return None
         slug = entry.get("slug", "")
-        return slug if slug and (site / slug / "index.html").is_file() else None
+        if not slug or not (site / slug / "index.html").is_file():
+            return None
+        return slug if page_digest(site / slug) == entry.get("page") else None
+
+
+def tree_digest(path: Path) -> str:
+    """A published file or folder by its bytes (a folder: ``content_fingerprint``)."""
+    return content_fingerprint(path) if path.is_dir() else sha256_of(path)
+
+
+def page_digest(page: Path) -> str:
+    """A published page folder: every file in it by relative path and size, and the SHA-256
+    of its ``index.html``. A page is kept only while it is exactly what this tool wrote, so
+    nothing planted in a site restored from a shared cache is published again (its
+    encrypted files are AEAD-sealed under the client's key: one swapped for other bytes of
+    the same size cannot decrypt, and the browser says so)."""
+    digest = hashlib.sha256()
+    for name, entry in _files(page):
+        digest.update(f"{name}\0{entry.stat(follow_symlinks=False).st_size}\n".encode())
+    digest.update(sha256_of(page / "index.html").encode())
+    return digest.hexdigest()
 
 
 def _holds_on(entry: dict[str, str], today: dt.date) -> bool:

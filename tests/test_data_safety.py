@@ -17,8 +17,15 @@ import pytest
 from filelock import FileLock
 
 from handover import building
-from handover.caching import LOCK_FILE, STATE_FILE, read_json, write_json
+from handover.caching import (
+    LOCK_FILE,
+    STATE_FILE,
+    read_json,
+    read_signed_json,
+    write_signed_json,
+)
 from handover.errors import BuildLocked
+from handover.keys import MasterSecret
 from tests import sealed
 from tests.conftest import MINIMAL_CASE, TEST_SECRET, Project
 from tests.test_build_incremental import tree
@@ -236,10 +243,11 @@ def test_a_library_upgrade_rebuilds_every_page(project: Project) -> None:
     again = project.run("build", "--today", TODAY)
     assert again.output == f"Built 0 client pages (2 unchanged, kept) into {project.site}\n"
     state_file = project.root / STATE_FILE
-    state = stored_json(state_file)
-    assert state["versions"]["mkdocs-material"]
+    key = MasterSecret(TEST_SECRET.encode(), "test").derive("build-state-signature")
+    state = read_signed_json(state_file, key)
+    assert state is not None and state["versions"]["mkdocs-material"]
     state["versions"]["mkdocs-material"] = "9.0.0"  # as if built before `pip install -U`
-    write_json(state_file, state)
+    write_signed_json(state_file, state, key)
     upgraded = project.run("build", "--today", TODAY)
     assert upgraded.output == f"Built 2 client pages into {project.site}\n"
 
@@ -315,8 +323,9 @@ def test_purge_takes_the_build_lock(built: Project) -> None:
 
 def test_state_file_is_json_with_versions(built: Project) -> None:
     raw = json.loads((built.root / STATE_FILE).read_text())
-    assert set(raw) == {"sha256", "data"}
-    assert raw["data"]["versions"]["python"] == f"{sys.version_info[0]}.{sys.version_info[1]}"
+    assert set(raw) == {"sha256", "data"} and set(raw["data"]) == {"mac", "data"}
+    state = raw["data"]["data"]
+    assert state["versions"]["python"] == f"{sys.version_info[0]}.{sys.version_info[1]}"
 
 
 class _Planted:
