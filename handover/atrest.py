@@ -31,6 +31,7 @@ from pathlib import Path
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from handover.errors import CacheError
 from handover.files import FileFacts
 
 SUFFIX = ".at-rest"
@@ -104,9 +105,15 @@ class LockedFolder:
 
     def readable(self, plain: Path) -> None:
         """Decrypt ``plain``'s locked copy when its bytes are about to be read and it is not
-        there in plain; a file outside this folder is left alone."""
-        if plain.is_relative_to(self.root) and not plain.exists():
-            unlock_file(plain, self.key, self.root)
+        there in plain; a file outside this folder is left alone. A copy whose facts held
+        but whose bytes do not decrypt is dropped, and this build stops (``CacheError``):
+        the next one makes the file again."""
+        outside = not plain.is_relative_to(self.root) or plain.exists()
+        if not outside and not unlock_file(plain, self.key, self.root):
+            raise CacheError(
+                f"{plain}: the cached copy was damaged and has been dropped; "
+                "build again to make it anew"
+            )
 
 
 def unlock_file(plain: Path, key: bytes, root: Path, into: Path | None = None) -> bool:

@@ -408,6 +408,19 @@ class SealedFiles:
                     path.unlink(missing_ok=True)
             self._entries = None
 
+    def in_live_site(self, download: Download, live: Path | None) -> bool:
+        """Whether ``publish`` can link ``download`` from the live site (``live``: the same
+        page's ``f/`` folder there), so it need not be encrypted even if the cache lost it."""
+        if live is None:
+            return False
+        file_id, _ = self._stem(download)
+        names = self.seal.part_names(file_id, download.facts.size, self.part_size)
+        sizes = self._sizes(download, len(names))
+        try:
+            return all(os.stat(live / n).st_size == s for n, s in zip(names, sizes, strict=True))
+        except OSError:
+            return False
+
     def _sizes(self, download: Download, count: int) -> list[int]:
         """The size of each published part of ``download``."""
         from handover.sealing import sealed_size

@@ -369,10 +369,18 @@ class HandoverPlugin(BasePlugin[HandoverConfig]):
             slug: SealedFiles(cache / slug, seal, readable, part_size=part_size)
             for slug, seal in self.seals.items()
         }
+
+        beside = live.resolve() != site.resolve()  # else this build writes the live site
+
+        def earlier(slug: str) -> Path | None:
+            """The page's ``f/`` folder in the live site, if this build is beside it."""
+            return live / slug / "f" if beside else None
+
         jobs = [
             (files, download)
             for slug, files in clients.items()
             for download in files.missing(self.pages[slug].downloads)
+            if not files.in_live_site(download, earlier(slug))
         ]
 
         def encrypt(job: tuple[SealedFiles, Download]) -> None:
@@ -382,8 +390,7 @@ class HandoverPlugin(BasePlugin[HandoverConfig]):
             for _ in pool.map(encrypt, jobs):
                 advance()
         for slug, files in clients.items():
-            earlier = live / slug / "f" if live.resolve() != site.resolve() else None
-            files.publish(list(self.pages[slug].downloads), site / slug / "f", earlier)
+            files.publish(list(self.pages[slug].downloads), site / slug / "f", earlier(slug))
 
     def cached_shells(self) -> list[list[str]]:
         """The shells of this build as ``[language, mode, folder, html]`` rows, for the

@@ -55,9 +55,10 @@ REVALIDATE = "no-cache"
 ASSETS = "public, max-age=3600"
 #: Encrypted files and their parts. Their names are keyed hashes of everything that
 #: decides their bytes (``ClientKeys.file_name``, ``part_names``): new bytes come under a
-#: new name, so a name's bytes never change and may be cached for good. A deletion still
-#: reaches them: the page that names them is revalidated, and no other page does.
-ENCRYPTED = "public, max-age=31536000, immutable"
+#: new name, so a name's bytes never change: a browser may keep them for good (the
+#: client's own copy). A shared cache (CDN) keeps them an hour at most (``s-maxage``): a
+#: deletion must reach every copy the firm controls, and the CDN's is one.
+ENCRYPTED = "public, max-age=31536000, s-maxage=3600, immutable"
 
 #: Headers every response carries, whatever the host; the CSP is added per site.
 FIXED_HEADERS = {

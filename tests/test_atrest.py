@@ -145,3 +145,31 @@ def test_a_build_of_every_page_decrypts_no_cached_artefact_until_one_is_needed(
     (archive,) = [href for href in files if href.endswith(".zip")]
     with zipfile.ZipFile(io.BytesIO(sealed.open_file(project.site, "minimal", archive))) as zipped:
         assert zipped.read("documents/payroll.csv") == b"month,total\n2026-11,1000\n"
+
+
+def test_a_copy_whose_bytes_are_damaged_stops_the_build_cleanly_and_the_next_remakes_it(
+    project: Project, minimal_case: Path
+) -> None:
+    """Its facts hold (the trailer is intact), so the build offers it; when its bytes are
+    needed they do not decrypt: a clear message, the site kept, and the next build works."""
+    assert project.run("build", "--today", "2026-12-01").exit_code == 0
+    artifacts = project.root / ".handover" / "cache" / "artifacts" / "minimal"
+    (locked,) = artifacts.glob("*.zip.at-rest")
+    data = bytearray(locked.read_bytes())
+    data[40] ^= 1  # inside the first chunk's ciphertext, far from the trailer
+    locked.write_bytes(bytes(data))
+    shutil.rmtree(project.root / ".handover" / "cache" / "sealed")
+    before = {p: p.read_bytes() for p in project.site_files()}
+    for published in project.site_files():
+        if published.parent.name == "f":
+            published.unlink()  # nothing to link from: the encrypted file must be made
+    result = project.run("build", "--today", "2026-12-01")
+    assert result.exit_code == 1
+    assert "the cached copy was damaged and has been dropped; build again" in result.output
+    after = {p: p.read_bytes() for p in project.site_files()}
+    assert after == {p: b for p, b in before.items() if p.parent.name != "f"}
+    assert project.run("build", "--today", "2026-12-01").exit_code == 0
+    _, files = sealed.open_page(project.site, "minimal")
+    (archive,) = [href for href in files if href.endswith(".zip")]
+    with zipfile.ZipFile(io.BytesIO(sealed.open_file(project.site, "minimal", archive))) as zipped:
+        assert zipped.read("documents/payroll.csv") == b"month,total\n2026-11,1000\n"

@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -359,3 +360,25 @@ def test_a_build_state_not_signed_by_this_portal_keeps_no_page(portal: Project) 
     stored["mac"] = "0" * 64
     write_json(state, stored)  # a good checksum, a signature that no longer holds
     assert "Built 3 client pages" in portal.run("build", "--today", "2026-12-01").output
+
+
+def test_files_the_live_site_holds_are_not_encrypted_again_when_the_cache_lost_them(
+    portal: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from handover.caching import SealedFiles
+
+    encrypted: list[str] = []
+    encrypt = SealedFiles.encrypt
+
+    def spy(self: SealedFiles, download: Any) -> Path:
+        encrypted.append(download.site_path)
+        return encrypt(self, download)
+
+    monkeypatch.setattr(SealedFiles, "encrypt", spy)
+    shutil.rmtree(portal.root / ".handover" / "cache" / "sealed")
+    before = {k: v for k, v in inodes(portal.site).items() if "/f/" in k}
+    with portal.config.open("a", encoding="utf-8") as config:
+        config.write("# every page depends on this file\n")
+    assert "Built 3 client pages" in portal.run("build", "--today", "2026-12-01").output
+    assert encrypted == []
+    assert {k: v for k, v in inodes(portal.site).items() if "/f/" in k} == before

@@ -296,7 +296,10 @@ def test_objects_carry_content_type_cache_rule_and_security_headers(
     assert "frame-ancestors 'none'" in csp and "default-src 'none'" in csp
     assert "'unsafe-inline'" not in csp
     assert remote.attributes(encrypted)["Content-Type"] == "application/octet-stream"
-    assert remote.attributes(encrypted)["Cache-Control"] == "public, max-age=31536000, immutable"
+    assert (
+        remote.attributes(encrypted)["Cache-Control"]
+        == "public, max-age=31536000, s-maxage=3600, immutable"
+    )
     assert remote.attributes("assets/handover.css")["Cache-Control"] == "public, max-age=3600"
 
     # What the host sends to anyone: the metadata rides along as x-amz-meta-* headers.
@@ -315,7 +318,7 @@ def test_objects_carry_content_type_cache_rule_and_security_headers(
         "/assets/*",
         "  Cache-Control: public, max-age=3600",
         "/:page/f/*",
-        "  Cache-Control: public, max-age=31536000, immutable",
+        "  Cache-Control: public, max-age=31536000, s-maxage=3600, immutable",
     ]
 
 
