@@ -266,7 +266,7 @@ def _build_locked(portal: Portal, *, full: bool) -> BuildResult:
             f"{shared}/{sorted(versions.items())}",
             secret.derive("shells-cache"),
         )
-        run = Run(settings, cases)
+        run = Run(settings, cases, previous.earlier_pages(contents))
         _build_beside(portal, run, list(kept.values()), previous, generation, shells)
     finally:
         lock_caches(project, at_rest)  # no derived plaintext stays between builds
@@ -278,6 +278,7 @@ def _build_locked(portal: Portal, *, full: bool) -> BuildResult:
     for case in cases:
         changes = next_change(case, today)
         slug = secret.page_slug(case.id, case.case.key_version)
+        made = portal.plugin.pages[slug]
         pages[str(case.folder)] = {
             "fingerprint": stamps[case.folder],
             "content": contents[case.folder],
@@ -285,6 +286,8 @@ def _build_locked(portal: Portal, *, full: bool) -> BuildResult:
             "since": today.isoformat(),
             "until": changes.isoformat() if changes else "",
             "page": page_digest(target / slug),
+            "made": made.prepared.isoformat(),
+            "html": made.digest,
         }
     BuildState(shared, str(target), pages, versions, generation).save(
         project / STATE_FILE, state_key

@@ -15,6 +15,7 @@ folder is unchanged and whose day has not come keeps its page from the previous 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import hashlib
@@ -24,7 +25,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
@@ -42,6 +43,9 @@ from handover.deletions import Deletion, PurgeRun
 from handover.files import FactsCache
 from handover.model import Case
 from handover.validation import ClientCase
+
+if TYPE_CHECKING:
+    from handover.preparing import Earlier
 
 __all__ = ["STATE_FILE", "VALIDATED_CACHE"]
 
@@ -156,11 +160,12 @@ class BuildState:
     #: The site folder it was built into.
     site: str = ""
     #: Case folder (absolute) -> {"fingerprint", "content", "slug", "since", "until",
-    #: "page"}: the folder's ``folder_fingerprint`` (stamps) and ``content_fingerprint``
-    #: (bytes), the day the page was built for and the first day it may read differently
-    #: (ISO dates; "until" is "" if no later day changes it; a build for a day outside
-    #: those two, ``--today`` in the past too, builds the page again), and the
-    #: ``page_digest`` of the page folder as published.
+    #: "page", "made", "html"}: the folder's ``folder_fingerprint`` (stamps) and
+    #: ``content_fingerprint`` (bytes), the day the page was built for and the first day it
+    #: may read differently (ISO dates; "until" is "" if no later day changes it; a build
+    #: for a day outside those two, ``--today`` in the past too, builds the page again),
+    #: the ``page_digest`` of the page folder as published, and the day its content was
+    #: made with its ``preparing.content_digest``.
     cases: dict[str, dict[str, str]] = field(default_factory=dict)
     #: ``library_versions()`` of the build.
     versions: dict[str, str] = field(default_factory=dict)
@@ -187,6 +192,8 @@ class BuildState:
                         "since": str(v["since"]),
                         "until": str(v["until"]),
                         "page": str(v["page"]),
+                        "made": str(v["made"]),
+                        "html": str(v["html"]),
                     }
                     for k, v in data["cases"].items()
                 },
@@ -216,6 +223,20 @@ class BuildState:
                 found[folder] = entry["content"]
             else:
                 found[folder] = content_fingerprint(folder, facts)
+        return found
+
+    def earlier_pages(self, contents: dict[Path, str]) -> dict[Path, Earlier]:
+        """The page each case folder had when its content was the same as now: a page built
+        again (its day came, a template changed) that reads the same keeps its day."""
+        from handover.preparing import Earlier
+
+        found = {}
+        for folder, content in contents.items():
+            entry = self.cases.get(str(folder))
+            if entry is not None and entry["content"] == content:
+                with contextlib.suppress(ValueError):
+                    made = dt.date.fromisoformat(entry["made"])
+                    found[folder] = Earlier(made, entry["html"])
         return found
 
     def unchanged_page(self, folder: Path, content: str, site: Path, today: dt.date) -> str | None:

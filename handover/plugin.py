@@ -251,6 +251,7 @@ class HandoverPlugin(BasePlugin[HandoverConfig]):
                 self.firm(config),
                 artifacts / case.id,
                 self.certificate(config, case) if case.deletions else None,
+                run.earlier.get(case.folder) if run is not None else None,
             )
             for case in cases
         ]

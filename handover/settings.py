@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from mkdocs.config.defaults import MkDocsConfig
 
     from handover.model import AccessMode
+    from handover.preparing import Earlier
     from handover.validation import ClientCase
 
 
@@ -148,3 +149,5 @@ class Run:
 
     settings: Settings
     cases: list[ClientCase] | None = field(default=None)
+    #: Case folder -> the page the last build made of that same folder content.
+    earlier: dict[Path, Earlier] = field(default_factory=dict)

@@ -165,3 +165,18 @@ def test_a_validated_case_keeps_every_date_it_holds(example_portal: Path) -> Non
 
     for case in example_cases(example_portal):
         assert case.days and set(case.days) == case_days(case)
+
+
+def test_a_page_built_again_that_reads_the_same_keeps_its_bytes(ending: Project) -> None:
+    """On gamma's last day of service its page is built again (a comparison may flip), but
+    it reads as before: it keeps the day it was made, so its bytes, so the host sees no
+    change. So does every page after an edit to mkdocs.yml that changes nothing they show."""
+    before = tree(ending.site)
+    result = ending.run("build", "--today", "2026-12-03")
+    assert "Built 1 client page (2 unchanged, kept)" in result.output
+    assert tree(ending.site) == before
+    with ending.config.open("a", encoding="utf-8") as config:
+        config.write("# every page is built again\n")
+    assert "Built 3 client pages" in ending.run("build", "--today", "2026-12-03").output
+    assert tree(ending.site) == before
+    assert "Page prepared on December 1, 2026." in sealed.open_page(ending.site, "gamma")[0]
