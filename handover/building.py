@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import json
 import os
 import secrets
 import shutil
@@ -240,7 +241,9 @@ def _build_locked(portal: Portal, *, full: bool) -> BuildResult:
         _forget_caches(project)
     secret = portal.secret()  # fail on a missing or foreign secret before any work
     shared = shared_fingerprint(
-        settings.config_file, settings.templates_dir, secret.derive("build-state")
+        settings.config_file,
+        settings.templates_dir,
+        secret.derive("build-state") + _resolved(portal.config),
     )
     today = settings.build_day()
     versions = library_versions()
@@ -295,6 +298,19 @@ def _build_locked(portal: Portal, *, full: bool) -> BuildResult:
     known.forget_others()
     prune_orphans(project, {f.name for f in folders}, {entry["slug"] for entry in pages.values()})
     return BuildResult(cases, len(kept))
+
+
+def _resolved(config: MkDocsConfig) -> bytes:
+    """What of ``mkdocs.yml`` shapes every page, as MkDocs resolved it: the file's own bytes
+    miss a parent it ``INHERIT``s and the ``!ENV`` values it reads."""
+    plugin = config.plugins.get(PLUGIN_NAME)
+    data = {
+        "site": [config.site_name, config.site_url, config.copyright],
+        "extra": config.extra,
+        "theme": dict(config.theme),
+        "handover": dict(plugin.config) if plugin is not None else None,
+    }
+    return json.dumps(data, sort_keys=True, default=str).encode()
 
 
 def _forget_caches(project: Path) -> None:

@@ -382,3 +382,18 @@ def test_files_the_live_site_holds_are_not_encrypted_again_when_the_cache_lost_t
     assert "Built 3 client pages" in portal.run("build", "--today", "2026-12-01").output
     assert encrypted == []
     assert {k: v for k, v in inodes(portal.site).items() if "/f/" in k} == before
+
+
+def test_an_edit_to_a_parent_mkdocs_yml_inherits_builds_every_page(project: Project) -> None:
+    """What every page shows comes from mkdocs.yml as MkDocs resolves it, parents too."""
+    base = project.root / "base.yml"
+    base.write_bytes(project.config.read_bytes())
+    project.config.write_text("INHERIT: base.yml\n", encoding="utf-8")
+    for client in CLIENTS:
+        project.write_case(client, MINIMAL_CASE.replace("Minimal Client", client.title()), FILES)
+    assert "Built 3 client pages" in project.run("build", "--today", "2026-12-01").output
+    assert "(3 unchanged, kept)" in project.run("build", "--today", "2026-12-01").output
+    text = base.read_text(encoding="utf-8")
+    base.write_text(text.replace("hello@example-partners.example", "office@example.org"))
+    assert "Built 3 client pages" in project.run("build", "--today", "2026-12-01").output
+    assert "office@example.org" in sealed.open_page(project.site, "alpha")[0]
