@@ -38,7 +38,10 @@ def reading(renderer: Renderer, case: ClientCase, firm: dict[str, Any], day: dt.
 
 def days_to_check(case: ClientCase) -> Iterator[dt.date]:
     """Each day the page may change on, the day before it, and the middle of every stretch
-    between two of them: enough to see a change a comparison with any date would make."""
+    between two of them; and, not to rely on ``next_change`` alone for which days to look
+    at, every day from just before the case's first date to two months after it."""
+    first = min(case.days)
+    yield from (first + dt.timedelta(days=n) for n in range(-2, 62))
     day = dt.date(2020, 1, 1)
     while (turn := next_change(case, day)) is not None:
         yield day
