@@ -59,6 +59,15 @@ def unlock(page: Any, passphrase: str, remember: bool = False) -> None:
     page.get_by_role("button", name="Unlock page").click()
 
 
+def the_ledger_is_refused(page: Any) -> None:
+    """Clicking the ledger's link says the file could not be decrypted, and saves nothing."""
+    downloads: list[Any] = []
+    page.on("download", lambda download: downloads.append(download))
+    page.get_by_role("row", name="Ledger export").get_by_role("link", name="Download").click()
+    page.get_by_role("alert").filter(has_text="This file could not be decrypted").wait_for()
+    assert downloads == []
+
+
 def test_link_mode_opens_with_the_key_in_the_fragment(
     project: Project, browser: Any, http_site: Callable[[Path], str]
 ) -> None:
@@ -164,11 +173,7 @@ def test_tampered_file_is_refused_with_a_message(
     page = open_page(browser, http_site(project.site), path)
     unlock(page, link["passphrase"])
     page.get_by_role("heading", name="Sealed Client AG").wait_for()
-    downloads: list[Any] = []
-    page.on("download", lambda download: downloads.append(download))
-    page.get_by_role("row", name="Ledger export").get_by_role("link", name="Download").click()
-    page.get_by_role("alert").filter(has_text="This file could not be decrypted").wait_for()
-    assert downloads == []
+    the_ledger_is_refused(page)
 
 
 def test_truncated_file_is_refused(
@@ -181,8 +186,7 @@ def test_truncated_file_is_refused(
     page = open_page(browser, http_site(project.site), path)
     unlock(page, link["passphrase"])
     page.get_by_role("heading", name="Sealed Client AG").wait_for()
-    page.get_by_role("row", name="Ledger export").get_by_role("link", name="Download").click()
-    page.get_by_role("alert").filter(has_text="This file could not be decrypted").wait_for()
+    the_ledger_is_refused(page)
 
 
 # -- files in parts -------------------------------------------------------------------
@@ -236,8 +240,4 @@ def test_a_missing_or_short_part_is_refused_with_a_message(
         parts[1].write_bytes(parts[1].read_bytes()[:-1000])
     page = open_page(browser, http_site(project.site), path)
     page.get_by_role("heading", name="Sealed Client AG").wait_for()
-    downloads: list[Any] = []
-    page.on("download", lambda download: downloads.append(download))
-    page.get_by_role("row", name="Ledger export").get_by_role("link", name="Download").click()
-    page.get_by_role("alert").filter(has_text="This file could not be decrypted").wait_for()
-    assert downloads == []
+    the_ledger_is_refused(page)
