@@ -24,7 +24,6 @@ import os
 import struct
 import tempfile
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,6 +32,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from handover.errors import CacheError
 from handover.files import FileFacts
+from handover.processes import threaded_map
 
 SUFFIX = ".at-rest"
 #: Version 2 ends with the plaintext's SHA-256 and a MAC over the name, header and hash, so
@@ -56,8 +56,8 @@ def lock(folder: Path, key: bytes) -> None:
             _encrypt(path, locked, key, folder)
         path.unlink()
 
-    with ThreadPoolExecutor(max_workers=2 * (os.cpu_count() or 2)) as pool:
-        list(pool.map(lock_one, _plain_files(folder)))
+    for _ in threaded_map(lock_one, _plain_files(folder)):
+        pass
 
 
 def unlock(folders: Iterable[Path], key: bytes, root: Path) -> dict[Path, FileFacts]:
@@ -86,9 +86,8 @@ def unlock(folders: Iterable[Path], key: bytes, root: Path) -> dict[Path, FileFa
 
     # Thousands of small files: opening and writing them is most of the time, and both
     # (with AES-GCM and SHA-256) let other threads run.
-    with ThreadPoolExecutor(max_workers=2 * (os.cpu_count() or 2)) as pool:
-        done = pool.map(restore, pending)
-        return {plain: facts for plain, facts in done if facts is not None}
+    done = threaded_map(restore, pending)
+    return {plain: facts for plain, facts in done if facts is not None}
 
 
 @dataclass(frozen=True)

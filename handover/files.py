@@ -12,12 +12,12 @@ import contextlib
 import hashlib
 import os
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeGuard
 
 from handover.caching import atomic_write, read_json, write_json
+from handover.processes import threaded_map
 
 CHUNK = 1 << 20
 
@@ -91,8 +91,8 @@ class FactsCache:
         """Hash the files not cached yet, on every core (hashlib releases the GIL)."""
         unknown = [file for file in files if self._lookup(file)[1] is None]
         if unknown:
-            with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
-                list(pool.map(self.facts, unknown))
+            for _ in threaded_map(self.facts, unknown, os.cpu_count()):
+                pass
 
     def _lookup(self, file: Path) -> tuple[str, Entry | None, list[int | str]]:
         """The cache key, the entry if it still matches the file, the file's stamp."""

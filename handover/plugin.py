@@ -21,7 +21,6 @@ import json
 import logging
 import shutil
 from collections.abc import Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +53,7 @@ from handover.files import file_facts, write_if_changed
 from handover.keys import MasterSecret, load_master_secret
 from handover.preparing import PageRequest, PreparedPage, prepare_pages
 from handover.problems import ProblemsFound
+from handover.processes import threaded_map
 from handover.progress import progress
 from handover.rendering import DEFAULT_TEMPLATES, Download, Renderer
 from handover.sealing import ACCESS_MODES, Seal, fill_shell, make_seals
@@ -387,8 +387,8 @@ class HandoverPlugin(BasePlugin[HandoverConfig]):
         def encrypt(job: tuple[SealedFiles, Download]) -> None:
             job[0].encrypt(job[1])
 
-        with progress("Encrypting files", len(jobs)) as advance, ThreadPoolExecutor() as pool:
-            for _ in pool.map(encrypt, jobs):
+        with progress("Encrypting files", len(jobs)) as advance:
+            for _ in threaded_map(encrypt, jobs):
                 advance()
         for slug, files in clients.items():
             files.publish(list(self.pages[slug].downloads), site / slug / "f", earlier(slug))

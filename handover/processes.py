@@ -18,8 +18,13 @@ import ctypes.util
 import os
 import signal
 import sys
-from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from typing import TypeVar
+
+In = TypeVar("In")
+Out = TypeVar("Out")
 
 FAULT_ENV = "HANDOVER_FAULT"
 PR_SET_PDEATHSIG = 1
@@ -74,3 +79,20 @@ def checkpoint(phase: str, *, target: int | None = None) -> None:
     name, _, signal_name = wanted.partition(":")
     if name == phase:
         os.kill(target or os.getpid(), getattr(signal, signal_name or "SIGINT"))
+
+
+def threaded_map(
+    function: Callable[[In], Out], items: Iterable[In], threads: int | None = None
+) -> Iterator[Out]:
+    """``function`` over ``items`` on threads, results in order, like ``Executor.map`` but
+    with a few jobs submitted at a time: ``map`` submits every job at once, and the futures
+    of a quarter of a million files (a cold build of 10,000 clients) take hundreds of MB."""
+    threads = threads or 2 * (os.cpu_count() or 2)
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        pending: deque[Future[Out]] = deque()
+        for item in items:
+            pending.append(pool.submit(function, item))
+            if len(pending) >= 8 * threads:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
