@@ -45,6 +45,7 @@ from handover.caching import (
     Shells,
     StaleFolders,
     prepare,
+    sha256_of,
 )
 from handover.cases import case_folders, load_cases
 from handover.errors import BuildLocked, ConfigError, SiteDirError
@@ -54,6 +55,7 @@ from handover.incremental import (
     ValidatedCases,
     code_fingerprint,
     folder_fingerprint,
+    index_stamp,
     library_versions,
     page_digest,
     shared_fingerprint,
@@ -282,13 +284,16 @@ def _build_locked(portal: Portal, *, full: bool) -> BuildResult:
         changes = next_change(case, today)
         slug = secret.page_slug(case.id, case.case.key_version)
         made = portal.plugin.pages[slug]
+        index = target / slug / "index.html"
+        sha256 = sha256_of(index)
         pages[str(case.folder)] = {
             "fingerprint": stamps[case.folder],
             "content": contents[case.folder],
             "slug": slug,
             "since": today.isoformat(),
             "until": changes.isoformat() if changes else "",
-            "page": page_digest(target / slug),
+            "page": page_digest(target / slug, sha256),
+            "index": f"{index_stamp(index)} {sha256}",
             "made": made.prepared.isoformat(),
             "html": made.digest,
         }

@@ -164,8 +164,9 @@ class BuildState:
     #: ``content_fingerprint`` (bytes), the day the page was built for and the first day it
     #: may read differently (ISO dates; "until" is "" if no later day changes it; a build
     #: for a day outside those two, ``--today`` in the past too, builds the page again),
-    #: the ``page_digest`` of the page folder as published, and the day its content was
-    #: made with its ``preparing.content_digest``.
+    #: the ``page_digest`` of the page folder as published with its ``index.html``'s
+    #: ``index_stamp``, and the day its content was made with its
+    #: ``preparing.content_digest``.
     cases: dict[str, dict[str, str]] = field(default_factory=dict)
     #: ``library_versions()`` of the build.
     versions: dict[str, str] = field(default_factory=dict)
@@ -192,6 +193,7 @@ class BuildState:
                         "since": str(v["since"]),
                         "until": str(v["until"]),
                         "page": str(v["page"]),
+                        "index": str(v["index"]),
                         "made": str(v["made"]),
                         "html": str(v["html"]),
                     }
@@ -249,9 +251,20 @@ class BuildState:
         if not _holds_on(entry, today):
             return None
         slug = entry.get("slug", "")
-        if not slug or not (site / slug / "index.html").is_file():
+        index = site / slug / "index.html"
+        if not slug or not index.is_file():
             return None
-        return slug if page_digest(site / slug) == entry.get("page") else None
+        stamp, _, sha256 = entry.get("index", "").rpartition(" ")
+        if stamp != index_stamp(index):  # a new file (a restored site): read it
+            sha256 = sha256_of(index)
+        return slug if page_digest(site / slug, sha256) == entry.get("page") else None
+
+
+def index_stamp(index: Path) -> str:
+    """A page file's inode, size and modification time: while they are those recorded when
+    this tool wrote it, it is that file (a site restored from a cache has new inodes)."""
+    stat = index.stat()
+    return f"{stat.st_ino}:{stat.st_size}:{stat.st_mtime_ns}"
 
 
 def tree_digest(path: Path) -> str:
@@ -259,7 +272,7 @@ def tree_digest(path: Path) -> str:
     return content_fingerprint(path) if path.is_dir() else sha256_of(path)
 
 
-def page_digest(page: Path) -> str:
+def page_digest(page: Path, index_sha256: str | None = None) -> str:
     """A published page folder: every file in it by relative path and size, and the SHA-256
     of its ``index.html``. A page is kept only while it is exactly what this tool wrote, so
     nothing planted in a site restored from a shared cache is published again (its
@@ -268,7 +281,7 @@ def page_digest(page: Path) -> str:
     digest = hashlib.sha256()
     for name, entry in _files(page):
         digest.update(f"{name}\0{entry.stat(follow_symlinks=False).st_size}\n".encode())
-    digest.update(sha256_of(page / "index.html").encode())
+    digest.update((index_sha256 or sha256_of(page / "index.html")).encode())
     return digest.hexdigest()
 
 
