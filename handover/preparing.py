@@ -25,7 +25,14 @@ from typing import Any
 from handover.artifacts import KeptFacts, Readable, build_artifacts
 from handover.files import FactsCache
 from handover.processes import die_with_parent, worker_pool
-from handover.rendering import Download, PageView, Renderer, page_view
+from handover.rendering import (
+    PREPARED_DAY,
+    Download,
+    PageView,
+    Renderer,
+    page_view,
+    with_prepared_day,
+)
 from handover.validation import ClientCase
 
 #: From this many cases on, pages are prepared on every core.
@@ -88,9 +95,9 @@ PACK_LEVEL = 1
 
 
 def content_digest(html: str, downloads: Iterable[Download]) -> str:
-    """What a client reads and can download on a page: its HTML and each file's link, name
-    and bytes (the page's file index follows from them)."""
-    digest = hashlib.sha256(html.encode())
+    """What a client reads and can download on a page: its HTML but for the day it was made,
+    and each file's link, name and bytes (the page's file index follows from them)."""
+    digest = hashlib.sha256(PREPARED_DAY.sub("", html).encode())
     for download in downloads:
         digest.update(f"\0{download.site_path}\0{download.name}\0{download.facts}".encode())
     return digest.hexdigest()
@@ -121,14 +128,14 @@ def prepare_page(
         view = view.with_artifacts(
             build_artifacts(view, events, folder, facts.facts, readable, kept_facts)
         )
-    if request.earlier is not None:
+    page = PreparedPage.of(view, renderer.render_page(view))
+    earlier = request.earlier
+    if earlier is not None and page.digest == earlier.digest and earlier.made != view.prepared:
         # A page that reads as the one made before keeps the day it was made: its bytes
         # stay the same (sealing is deterministic), and the host sees no change.
-        before = dataclasses.replace(view, prepared=request.earlier.made)
-        page = PreparedPage.of(before, renderer.render_page(before))
-        if page.digest == request.earlier.digest:
-            return page
-    return PreparedPage.of(view, renderer.render_page(view))
+        made = with_prepared_day(page.html, earlier.made, view.case.language)
+        return PreparedPage.of(dataclasses.replace(view, prepared=earlier.made), made)
+    return page
 
 
 def _view(request: PageRequest, facts: FactsCache) -> PageView:

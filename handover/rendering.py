@@ -423,7 +423,7 @@ class Renderer:
         """The client's content as HTML, table of contents included: what gets encrypted."""
         page = self.render(PAGE_TEMPLATE, view.case.language, view=view, case=view.case.case)
         # A Russian date ends in "г." ; a sentence ending in a date must not add a second dot.
-        return page.replace("г..", "г.")
+        return page.replace("г..", "г.").replace("г.</time>.", "г.</time>")
 
     def calendar_events(self, view: PageView) -> list[dict[str, Any]]:
         """The dates worth a reminder, worded in the page's language."""
@@ -435,6 +435,18 @@ class Renderer:
         self.env.install_gettext_translations(translations, newstyle=True)  # type: ignore[attr-defined]
         self.env.filters.update(_formatters(language))
         return self.env.get_template(template).render(language=language, **context)
+
+
+#: Where a page says the day it was made (``page.html.j2``, ``prepared_on``).
+PREPARED_DAY = re.compile(r'<time class="handover-prepared" datetime="[0-9-]+">[^<]*</time>')
+
+
+def with_prepared_day(page: str, day: dt.date, language: str) -> str:
+    """``page`` (as ``render_page`` made it) saying it was made on ``day``: what a page that
+    reads as the one made before gets, so that its bytes are the earlier ones."""
+    text = html.escape(_formatters(language)["date"](day), quote=False)
+    element = f'<time class="handover-prepared" datetime="{day.isoformat()}">{text}</time>'
+    return PREPARED_DAY.sub(lambda _match: element, page)
 
 
 @cache

@@ -93,3 +93,8 @@ def padme(size: int) -> int:
     exponent = size.bit_length() - 1
     mask = (1 << (exponent - exponent.bit_length())) - 1
     return (size + mask) & ~mask
+
+
+def prepared_on(day: str, text: str) -> str:
+    """How a page says the day it was made (``prepared_on`` in ``page.html.j2``)."""
+    return f'<time class="handover-prepared" datetime="{day}">{text}</time>'

@@ -223,7 +223,10 @@ def test_acknowledged_receipt_replaces_the_button(project: Project) -> None:
 def test_print_letterhead_names_firm_client_date_and_fingerprint(built: Project) -> None:
     html = page(built)
     assert '<div class="handover-print-only handover-letterhead">' in html
-    assert "Handover record (Complete Client s.r.o.), correct as at December 1, 2026." in html
+    assert (
+        "Handover record (Complete Client s.r.o.), correct as at "
+        f"{sealed.prepared_on('2026-12-01', 'December 1, 2026')}." in html
+    )
 
 
 def test_checklist_steps_and_deadlines_are_marked_for_the_browser(built: Project) -> None:
