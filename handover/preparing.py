@@ -164,7 +164,10 @@ def prepare_pages(
     context = multiprocessing.get_context("fork")
     start = (renderer, facts, readable, kept_facts)
     with worker_pool(ProcessPoolExecutor(workers, context, _start_worker, start)) as pool:
-        sent_back = pool.map(_prepare_in_worker, requests, chunksize=16)
+        # Chunks of up to 16 pages, but at least eight per worker: the daily build's hundred
+        # pages in chunks of 16 left one core idle for a whole chunk at the end.
+        chunk = max(1, min(16, len(requests) // (8 * workers)))
+        sent_back = pool.map(_prepare_in_worker, requests, chunksize=chunk)
         return [_advancing(_received(sent, facts), advance) for sent in sent_back]
 
 
