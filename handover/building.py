@@ -244,8 +244,9 @@ def _build_locked(portal: Portal, *, full: bool) -> BuildResult:
     secret = portal.secret()  # fail on a missing or foreign secret before any work
     shared = shared_fingerprint(
         settings.config_file,
+        _resolved(portal.config),
         settings.templates_dir,
-        secret.derive("build-state") + _resolved(portal.config),
+        secret.derive("build-state"),
     )
     today = settings.build_day()
     versions = library_versions()

@@ -5,12 +5,13 @@ A client's page depends on their case folder, on what every page shares (templat
 day passes one of the case's own dates (``rendering.next_change``): each page's record
 says until when it holds, so a build on a new day rebuilds only the pages whose day came.
 
-The folder and the shared part are summed up as fingerprints of file names, sizes,
-modification and change times, which costs a directory walk instead of reading every file
-(the change time cannot be set back, so a same-size rewrite with its old mtime restored is
-still noticed). The shared part also names the version of every library that shapes a
-page, so an upgrade rebuilds every page. When the shared part is unchanged, a case whose
-folder is unchanged and whose day has not come keeps its page from the previous site.
+A case folder is recognised by its content (``content_fingerprint``), read again only
+when its stamps (names, sizes, modification and change times, inodes) differ from those
+recorded: a directory walk in the usual rebuild, the bytes in a fresh checkout, which
+renews every stamp. Templates and the tool are read by content. The shared part also
+names the version of every library that shapes a page, so an upgrade rebuilds every
+page. When the shared part is unchanged, a case whose folder is unchanged and whose day
+has not come keeps its page from the previous site.
 """
 
 from __future__ import annotations
@@ -139,17 +140,25 @@ def library_versions() -> dict[str, str]:
     return versions
 
 
-def shared_fingerprint(config_file: Path, templates_dir: Path, secret_check: bytes) -> str:
+def shared_fingerprint(
+    config_file: Path, resolved: bytes, templates_dir: Path, secret_check: bytes
+) -> str:
     """What every page depends on besides ``library_versions()`` (recorded beside it, so that
     ``last-build.json`` says which upgrade rebuilt everything); when it changes, every page
-    is built again."""
+    is built again. ``resolved``: the settings as MkDocs resolved them, which the file's
+    own bytes miss (a parent it ``INHERIT``s, ``!ENV`` values)."""
     digest = hashlib.sha256()
     digest.update(config_file.read_bytes())
+    digest.update(resolved)
     digest.update(secret_check)
     if templates_dir.is_dir():
         digest.update(content_fingerprint(templates_dir).encode())
     digest.update(code_fingerprint().encode())
     return digest.hexdigest()
+
+
+#: What the build state records of each page (``BuildState.cases``).
+PAGE_RECORD = ("fingerprint", "content", "slug", "since", "until", "page", "index", "made", "html")
 
 
 @dataclass
@@ -159,13 +168,12 @@ class BuildState:
     shared: str = ""
     #: The site folder it was built into.
     site: str = ""
-    #: Case folder (absolute) -> {"fingerprint", "content", "slug", "since", "until",
-    #: "page", "made", "html"}: the folder's ``folder_fingerprint`` (stamps) and
-    #: ``content_fingerprint`` (bytes), the day the page was built for and the first day it
-    #: may read differently (ISO dates; "until" is "" if no later day changes it; a build
-    #: for a day outside those two, ``--today`` in the past too, builds the page again),
-    #: the ``page_digest`` of the page folder as published with its ``index.html``'s
-    #: ``index_stamp``, and the day its content was made with its
+    #: Case folder (absolute) -> ``PAGE_RECORD`` fields: the folder's ``folder_fingerprint``
+    #: (stamps) and ``content_fingerprint`` (bytes); the day the page was built for and the
+    #: first day it may read differently (ISO dates; "until" is "" if no later day changes
+    #: it; a build for a day outside those two, ``--today`` in the past too, builds the page
+    #: again); the ``page_digest`` of the page folder as published, with its ``index.html``'s
+    #: ``index_stamp`` and SHA-256; and the day its content was made, with its
     #: ``preparing.content_digest``.
     cases: dict[str, dict[str, str]] = field(default_factory=dict)
     #: ``library_versions()`` of the build.
@@ -186,17 +194,7 @@ class BuildState:
                 str(data["shared"]),
                 str(data["site"]),
                 {
-                    str(k): {
-                        "fingerprint": str(v["fingerprint"]),
-                        "content": str(v["content"]),
-                        "slug": str(v["slug"]),
-                        "since": str(v["since"]),
-                        "until": str(v["until"]),
-                        "page": str(v["page"]),
-                        "index": str(v["index"]),
-                        "made": str(v["made"]),
-                        "html": str(v["html"]),
-                    }
+                    str(k): {name: str(v[name]) for name in PAGE_RECORD}
                     for k, v in data["cases"].items()
                 },
                 {str(k): str(v) for k, v in data["versions"].items()},
